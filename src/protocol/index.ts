@@ -1,4 +1,5 @@
 export * from './canonical-json.ts';
+export * from './env.ts';
 export * from './errors.ts';
 export * from './signing.ts';
 export * from './wire.ts';

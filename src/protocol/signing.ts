@@ -6,8 +6,17 @@
  * request cannot be altered or replayed. The hub signs every task it hands out; the
  * site checks that signature against the hub key it pinned at registration.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 import { ItdaError } from './errors.ts';
 
@@ -38,7 +47,8 @@ export function generateSigningKeyPair(): SigningKeyPair {
 
 export function loadPrivateKey(pem: string): KeyObject {
   const key = createPrivateKey(pem);
-  if (key.asymmetricKeyType !== 'ed25519') throw new ItdaError('bad_request', 'private key is not an Ed25519 key');
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new ItdaError('bad_request', 'private key is not an Ed25519 key');
   return key;
 }
 
@@ -53,7 +63,8 @@ export function parsePublicKey(base64Spki: string): KeyObject {
   } catch {
     throw new ItdaError('bad_request', 'public key is not a base64 SPKI key');
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ItdaError('bad_request', 'public key is not an Ed25519 key');
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new ItdaError('bad_request', 'public key is not an Ed25519 key');
   return key;
 }
 
@@ -121,7 +132,9 @@ export interface SignedRequestParts {
 }
 
 /** Reads the signature headers; refuses a request that lacks any of them. */
-export function readSignatureHeaders(headers: Record<string, string | string[] | undefined>): SignedRequestParts {
+export function readSignatureHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): SignedRequestParts {
   const get = (name: string): string => {
     const v = headers[name];
     const value = Array.isArray(v) ? v[0] : v;
@@ -155,7 +168,12 @@ export function verifySignedRequest(
     });
   }
   if (!/^[A-Za-z0-9_-]{16,64}$/.test(parts.nonce)) throw new ItdaError('bad_signature', 'nonce is malformed');
-  const data = requestSigningString({ ...request, siteId: parts.siteId, timestamp: parts.timestamp, nonce: parts.nonce });
+  const data = requestSigningString({
+    ...request,
+    siteId: parts.siteId,
+    timestamp: parts.timestamp,
+    nonce: parts.nonce,
+  });
   if (!verifyString(publicKey, data, parts.signature)) {
     throw new ItdaError('bad_signature', 'request signature does not verify');
   }

@@ -68,7 +68,11 @@ export const taskResultSchema = z.object({
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
-export const pingResultSchema = z.object({ pong: z.literal(true), message: z.string(), siteTime: z.string() });
+export const pingResultSchema = z.object({
+  pong: z.literal(true),
+  message: z.string(),
+  siteTime: z.string(),
+});
 
 export const healthSiteSchema = z.object({
   id: siteIdSchema,

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const TEST_POSTGRES_URL = process.env.ITDA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_POSTGRES_URL =
+  process.env.ITDA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 let reachable: Promise<boolean> | undefined;
 
@@ -23,7 +24,9 @@ export function postgresReachable(): Promise<boolean> {
       return true;
     } catch (error) {
       if (process.env.CI) {
-        throw new Error(`PostgreSQL is required in CI but ${TEST_POSTGRES_URL} is unreachable: ${String(error)}`);
+        throw new Error(
+          `PostgreSQL is required in CI but ${TEST_POSTGRES_URL} is unreachable: ${String(error)}`,
+        );
       }
       console.warn(`PostgreSQL leg skipped: ${TEST_POSTGRES_URL} unreachable (${String(error)})`);
       return false;

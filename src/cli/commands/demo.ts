@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { demoBanner, startDemoNetwork } from '../demo.ts';
+import { action, untilSignal } from '../run.ts';
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('start the demo network: a hub and three hospital sites, with the web UI')
+    .option('--dir <dir>', 'where the demo keeps its state', '.itda/demo')
+    .option('--port <port>', 'hub port', (v) => Number.parseInt(v, 10), Number(process.env.ITDA_PORT ?? 8080))
+    .option('--sites <n>', 'number of sites', (v) => Number.parseInt(v, 10), 3)
+    .action(
+      action(async (options: { dir: string; port: number; sites: number }) => {
+        const network = await startDemoNetwork({
+          dir: options.dir,
+          port: options.port,
+          sites: options.sites,
+          logLevel: process.env.ITDA_LOG_LEVEL ?? 'warn',
+        });
+        process.stdout.write(demoBanner(network));
+        await untilSignal(() => network.stop());
+      }),
+    );
+}

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { loadSiteConfig } from '../../site/config.ts';
+import { startSiteNode } from '../../site/node/site-node.ts';
+import { action, untilSignal } from '../run.ts';
+import { registerPlaceholder } from './placeholders.ts';
+
+export function registerSiteCommand(program: Command): Command {
+  const site = program.command('site').description('run and inspect a site node (one hospital)');
+  site
+    .command('run')
+    .description('run the site node: register with the hub and answer its signed tasks')
+    .requiredOption('--site <dir>', "the site's directory (keys, OMOP store, quarantine)")
+    .option('--hub <url>', 'hub URL (ITDA_HUB_URL)')
+    .option('--id <id>', 'site id (ITDA_SITE_ID; default: the directory name)')
+    .option('--name <name>', 'display name (ITDA_SITE_NAME)')
+    .option('--token <token>', 'enrolment token from the operator (ITDA_ENROLMENT_TOKEN)')
+    .action(
+      action(async (options: { site: string; hub?: string; id?: string; name?: string; token?: string }) => {
+        const config = loadSiteConfig(options.site, process.env, {
+          ...(options.hub ? { hubUrl: options.hub } : {}),
+          ...(options.id ? { siteId: options.id } : {}),
+          ...(options.name ? { siteName: options.name } : {}),
+          ...(options.token ? { enrolmentToken: options.token } : {}),
+        });
+        const node = await startSiteNode(config);
+        process.stderr.write(`Itda site ${config.siteId} → ${config.hubUrl}\n`);
+        await untilSignal(() => node.stop());
+      }),
+    );
+  registerPlaceholder(site, 'check', 'run data-quality checks on the site store');
+  registerPlaceholder(site, 'profile', 'compute the aggregate profile of the site store');
+  registerPlaceholder(site, 'sql', 'run a read-only SQL query on the site store');
+  return site;
+}

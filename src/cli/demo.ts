@@ -1,0 +1,164 @@
+/**
+ * The demo network: a hub on embedded PGlite and three site nodes, each an isolated
+ * in-process instance with its own directory, keys and OMOP store. State lives under
+ * one folder, so a restart keeps it.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { DEMO_ACCOUNTS } from '../hub/auth/service.ts';
+import { loadHubConfig } from '../hub/config.ts';
+import { createHub, type Hub } from '../hub/server.ts';
+import { ItdaError } from '../protocol/errors.ts';
+import { loadSiteConfig } from '../site/config.ts';
+import { type SiteNode, startSiteNode } from '../site/node/site-node.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const DEMO_SITE_NAMES = [
+  '서울하늘병원 Seoul Haneul Hospital',
+  '부산바다병원 Busan Bada Hospital',
+  '대전숲병원 Daejeon Forest Hospital',
+];
+
+export interface DemoOptions {
+  dir: string;
+  port: number;
+  host?: string;
+  sites?: number;
+  /** Long-poll wait for the sites; tests shorten it. */
+  pollWaitSeconds?: number;
+  logLevel?: string;
+  /** Build the web app when web/dist is missing. */
+  buildWeb?: boolean;
+}
+
+export interface DemoNetwork {
+  url: string;
+  hub: Hub;
+  sites: Map<string, SiteNode>;
+  stopSite(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function demoEnrolmentToken(dir: string): Promise<string> {
+  const file = path.join(dir, 'enrolment-token');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    const token = randomBytes(24).toString('base64url');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(file, token, { mode: 0o600 });
+    return token;
+  }
+}
+
+/** Builds web/dist with Vite unless it is already there. */
+export async function ensureWebBuilt(log: pino.Logger): Promise<void> {
+  const index = path.join(REPO_ROOT, 'web', 'dist', 'index.html');
+  try {
+    await fs.access(index);
+    return;
+  } catch {}
+  log.info('building the web app (first start only)…');
+  const vite = path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
+      cwd: path.join(REPO_ROOT, 'web'),
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new ItdaError('internal', `web build failed (exit ${code})`)),
+    );
+  });
+}
+
+export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwork> {
+  const dir = path.resolve(options.dir);
+  const logLevel = options.logLevel ?? 'info';
+  const log = pino({ level: logLevel, name: 'demo' });
+  if (options.buildWeb ?? true) await ensureWebBuilt(log);
+  const token = await demoEnrolmentToken(dir);
+  const hubConfig = {
+    ...loadHubConfig(
+      {},
+      {
+        host: options.host ?? '127.0.0.1',
+        port: options.port,
+        dataDir: path.join(dir, 'hub'),
+        enrolmentToken: token,
+        logLevel,
+        seedDemoAccounts: true,
+      },
+    ),
+  };
+  const hub = await createHub(hubConfig, log.child({ name: 'hub' }));
+  const url = await hub.listen();
+  const sites = new Map<string, SiteNode>();
+  try {
+    const count = options.sites ?? 3;
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const id = `site-${i + 1}`;
+        const config = loadSiteConfig(
+          path.join(dir, id),
+          {},
+          {
+            hubUrl: url,
+            siteId: id,
+            siteName: DEMO_SITE_NAMES[i] ?? `Demo Hospital ${i + 1}`,
+            enrolmentToken: token,
+            pollWaitSeconds: options.pollWaitSeconds ?? 30,
+            logLevel,
+          },
+        );
+        sites.set(id, await startSiteNode(config, { logger: log.child({ name: `site:${id}` }) }));
+      }),
+    );
+    await Promise.all([...sites.values()].map((s) => s.ready));
+  } catch (error) {
+    await Promise.all([...sites.values()].map((s) => s.stop()));
+    await hub.close();
+    throw error;
+  }
+  return {
+    url,
+    hub,
+    sites,
+    async stopSite(id) {
+      const site = sites.get(id);
+      if (!site) throw new ItdaError('not_found', `no demo site ${id}`);
+      sites.delete(id);
+      await site.stop();
+    },
+    async stop() {
+      await Promise.all([...sites.values()].map((s) => s.stop()));
+      sites.clear();
+      await hub.close();
+    },
+  };
+}
+
+export function demoBanner(network: DemoNetwork): string {
+  const accounts = DEMO_ACCOUNTS.map(
+    (a) => `    ${a.email.padEnd(24)} ${a.password.padEnd(12)} ${a.roles.join(', ')}`,
+  );
+  return [
+    '',
+    `  Itda demo network is up — ${network.sites.size} sites connected`,
+    '',
+    `  Web UI     ${network.url}/`,
+    `  API docs   ${network.url}/api/docs`,
+    `  Health     ${network.url}/api/health`,
+    '',
+    '  Demo accounts (e-mail / password / role):',
+    ...accounts,
+    '',
+    '  Press Ctrl-C to stop.',
+    '',
+  ].join('\n');
+}

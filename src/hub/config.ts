@@ -1,0 +1,53 @@
+/**
+ * Hub configuration: ITDA_* environment variables and CLI flags, validated once at
+ * start. A wrong value stops the process with a message naming the variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { parseEnv } from '../protocol/env.ts';
+
+export interface HubConfig {
+  host: string;
+  port: number;
+  /** Keys, uploads and (without ITDA_DATABASE_URL) the embedded database live here. */
+  dataDir: string;
+  /** PostgreSQL connection string; unset means embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  /** A site registering with this token is approved at once; others wait for the operator. */
+  enrolmentToken: string | undefined;
+  /** Folder of the built web app; unset or missing means the API runs without it. */
+  webDist: string | undefined;
+  logLevel: string;
+  /** Accounts created at start when absent (the demo uses it); never set in production. */
+  seedDemoAccounts: boolean;
+}
+
+const envSchema = z.object({
+  ITDA_HOST: z.string().min(1).default('127.0.0.1'),
+  ITDA_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  ITDA_DATA_DIR: z.string().min(1).default('.itda/hub'),
+  ITDA_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ITDA_ENROLMENT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ITDA_WEB_DIST: z.string().optional(),
+  ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export function loadHubConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<HubConfig> = {},
+): HubConfig {
+  const e = parseEnv(envSchema, env);
+  return {
+    host: flags.host ?? e.ITDA_HOST,
+    port: flags.port ?? e.ITDA_PORT,
+    dataDir: path.resolve(flags.dataDir ?? e.ITDA_DATA_DIR),
+    databaseUrl: flags.databaseUrl ?? e.ITDA_DATABASE_URL,
+    enrolmentToken: flags.enrolmentToken ?? e.ITDA_ENROLMENT_TOKEN,
+    webDist: flags.webDist ?? e.ITDA_WEB_DIST,
+    logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
+    seedDemoAccounts: flags.seedDemoAccounts ?? false,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Forward-only, numbered hub migrations. Each runs in its own transaction and is
+ * recorded in itda_migration; a landed migration is never edited — add a new one.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { HubDatabase } from './schema.ts';
+
+export interface Migration {
+  id: number;
+  name: string;
+  up(db: Kysely<HubDatabase>): Promise<void>;
+}
+
+export const HUB_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'sites, tasks, users',
+    async up(db) {
+      await sql`
+        create table site (
+          id text primary key,
+          name text not null,
+          public_key text not null unique,
+          status text not null check (status in ('pending', 'approved', 'suspended')),
+          software text not null,
+          registered_at timestamptz not null default now(),
+          approved_at timestamptz,
+          last_seen_at timestamptz
+        )`.execute(db);
+      await sql`
+        create table site_nonce (
+          site_id text not null references site(id) on delete cascade,
+          nonce text not null,
+          seen_at timestamptz not null,
+          primary key (site_id, nonce)
+        )`.execute(db);
+      await sql`create index site_nonce_seen_at on site_nonce (seen_at)`.execute(db);
+      await sql`
+        create table task (
+          id uuid primary key,
+          site_id text not null references site(id),
+          type text not null,
+          permit_id text,
+          signed jsonb not null,
+          status text not null check (status in ('queued', 'delivered', 'done', 'refused', 'failed', 'expired')),
+          created_at timestamptz not null default now(),
+          expires_at timestamptz not null,
+          delivered_at timestamptz,
+          completed_at timestamptz,
+          result jsonb,
+          error jsonb
+        )`.execute(db);
+      await sql`create index task_site_status on task (site_id, status)`.execute(db);
+      await sql`
+        create table app_user (
+          id uuid primary key,
+          email text not null unique,
+          name text not null,
+          password_hash text not null,
+          roles jsonb not null,
+          created_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`
+        create table session (
+          token_hash text primary key,
+          user_id uuid not null references app_user(id) on delete cascade,
+          created_at timestamptz not null default now(),
+          expires_at timestamptz not null
+        )`.execute(db);
+    },
+  },
+];
+
+export async function runMigrations(
+  db: Kysely<HubDatabase>,
+  migrations: readonly Migration[] = HUB_MIGRATIONS,
+): Promise<number[]> {
+  await sql`
+    create table if not exists itda_migration (
+      id integer primary key,
+      name text not null,
+      applied_at timestamptz not null default now()
+    )`.execute(db);
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.id - b.id)) {
+    const ran = await db.transaction().execute(async (trx) => {
+      // Two hubs starting together on one PostgreSQL must not both run a migration.
+      await sql`select pg_advisory_xact_lock(4242, ${migration.id})`.execute(trx);
+      const done = await trx
+        .selectFrom('itda_migration')
+        .select('id')
+        .where('id', '=', migration.id)
+        .executeTakeFirst();
+      if (done) return false;
+      await migration.up(trx);
+      await trx.insertInto('itda_migration').values({ id: migration.id, name: migration.name }).execute();
+      return true;
+    });
+    if (ran) applied.push(migration.id);
+  }
+  return applied;
+}

@@ -1,0 +1,73 @@
+/** Kysely table types of the hub database; migrations.ts creates them. */
+import type { ColumnType, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Filled by the database default on insert. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface MigrationTable {
+  id: number;
+  name: string;
+  applied_at: CreatedAt;
+}
+
+export interface SiteTable {
+  id: string;
+  name: string;
+  public_key: string;
+  status: 'pending' | 'approved' | 'suspended';
+  software: string;
+  registered_at: CreatedAt;
+  approved_at: Timestamp | null;
+  last_seen_at: Timestamp | null;
+}
+
+export interface SiteNonceTable {
+  site_id: string;
+  nonce: string;
+  seen_at: Timestamp;
+}
+
+export type TaskStatus = 'queued' | 'delivered' | 'done' | 'refused' | 'failed' | 'expired';
+
+export interface TaskTable {
+  id: string;
+  site_id: string;
+  type: string;
+  permit_id: string | null;
+  /** The signed task exactly as handed to the site. */
+  signed: JSONColumnType<{ body: unknown; signature: string; keyId: string }>;
+  status: TaskStatus;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  delivered_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  result: ColumnType<unknown, string | null, string | null>;
+  error: JSONColumnType<{ code: string; message: string }> | null;
+}
+
+export interface AppUserTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  roles: JSONColumnType<string[]>;
+  created_at: CreatedAt;
+}
+
+export interface SessionTable {
+  /** SHA-256 of the cookie token: a leaked table does not give working sessions. */
+  token_hash: string;
+  user_id: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface HubDatabase {
+  itda_migration: MigrationTable;
+  site: SiteTable;
+  site_nonce: SiteNonceTable;
+  task: TaskTable;
+  app_user: AppUserTable;
+  session: SessionTable;
+}

@@ -1,0 +1,65 @@
+/**
+ * Site node configuration from ITDA_* variables and CLI flags, validated at start.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { parseEnv } from '../protocol/env.ts';
+import { siteIdSchema } from '../protocol/wire.ts';
+
+export interface SiteConfig {
+  /** The site's own directory: keys, DuckDB store, quarantine, logs. */
+  dir: string;
+  hubUrl: string;
+  siteId: string;
+  siteName: string;
+  enrolmentToken: string | undefined;
+  /** PostgreSQL URL of the OMOP store; unset means DuckDB at DIR/omop.duckdb. */
+  storeUrl: string | undefined;
+  cdmSchema: string;
+  /** Long-poll wait, seconds. */
+  pollWaitSeconds: number;
+  logLevel: string;
+}
+
+const envSchema = z.object({
+  ITDA_HUB_URL: z.url().default('http://127.0.0.1:8080'),
+  ITDA_SITE_ID: siteIdSchema.optional(),
+  ITDA_SITE_NAME: z.string().min(1).optional(),
+  ITDA_ENROLMENT_TOKEN: z.string().optional(),
+  ITDA_SITE_STORE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ITDA_CDM_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case SQL identifier')
+    .default('cdm'),
+  ITDA_POLL_WAIT: z.coerce.number().int().min(1).max(60).default(30),
+  ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export function loadSiteConfig(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<Omit<SiteConfig, 'dir'>> = {},
+): SiteConfig {
+  const e = parseEnv(envSchema, env);
+  const absolute = path.resolve(dir);
+  const defaultId = path
+    .basename(absolute)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  const siteId = siteIdSchema.parse(flags.siteId ?? e.ITDA_SITE_ID ?? defaultId);
+  return {
+    dir: absolute,
+    hubUrl: (flags.hubUrl ?? e.ITDA_HUB_URL).replace(/\/+$/, ''),
+    siteId,
+    siteName: flags.siteName ?? e.ITDA_SITE_NAME ?? siteId,
+    enrolmentToken: flags.enrolmentToken ?? e.ITDA_ENROLMENT_TOKEN,
+    storeUrl: flags.storeUrl ?? e.ITDA_SITE_STORE_URL,
+    cdmSchema: flags.cdmSchema ?? e.ITDA_CDM_SCHEMA,
+    pollWaitSeconds: flags.pollWaitSeconds ?? e.ITDA_POLL_WAIT,
+    logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
+  };
+}

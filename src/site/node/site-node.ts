@@ -1,0 +1,142 @@
+/**
+ * The site node process: registers with the hub, then long-polls for signed tasks and
+ * posts their results. Network trouble is retried with backoff; it never crashes the
+ * node.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { ItdaError } from '../../protocol/errors.ts';
+import type { RegistrationReply, SignedTask, SiteStatus } from '../../protocol/wire.ts';
+import type { SiteConfig } from '../config.ts';
+import { HubClient } from './hub-client.ts';
+import { loadOrCreateSiteIdentity, pinHubKey, readPinnedHubKey } from './identity.ts';
+import { pingHandler, runTask, type TaskHandler } from './tasks.ts';
+
+export const SITE_SOFTWARE = 'itda-site/0.1';
+
+export interface SiteNodeState {
+  siteId: string;
+  registration: SiteStatus | 'unregistered';
+  connected: boolean;
+  lastError: string | undefined;
+  tasksRun: number;
+}
+
+export interface SiteNode {
+  state: SiteNodeState;
+  /** Resolves once the node is registered and approved. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SiteNodeOptions {
+  logger?: pino.Logger;
+  /** Extra task handlers (later capabilities); ping is always there. */
+  handlers?: Partial<Record<SignedTask['body']['type'], TaskHandler>>;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions = {}): Promise<SiteNode> {
+  const log = options.logger ?? pino({ level: config.logLevel, name: `site:${config.siteId}` });
+  const identity = await loadOrCreateSiteIdentity(config.dir);
+  const client = new HubClient(config.hubUrl, config.siteId, identity.privateKey);
+  const handlers = { ping: pingHandler, ...options.handlers };
+  const state: SiteNodeState = {
+    siteId: config.siteId,
+    registration: 'unregistered',
+    connected: false,
+    lastError: undefined,
+    tasksRun: 0,
+  };
+  const abort = new AbortController();
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  let backoff = 1000;
+
+  const fail = async (error: unknown) => {
+    if (abort.signal.aborted) return;
+    state.connected = false;
+    const message = error instanceof Error ? error.message : String(error);
+    if (message !== state.lastError) log.warn({ err: message }, 'hub request failed; retrying');
+    state.lastError = message;
+    await sleep(backoff, undefined, { signal: abort.signal }).catch(() => {});
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+  };
+
+  async function register(): Promise<string> {
+    const reply = await client.request<RegistrationReply>('POST', '/api/sites', {
+      name: config.siteName,
+      publicKey: identity.publicKey,
+      software: SITE_SOFTWARE,
+      ...(config.enrolmentToken ? { enrolmentToken: config.enrolmentToken } : {}),
+    });
+    const pinned = await readPinnedHubKey(config.dir);
+    if (pinned && pinned !== reply.hubPublicKey) {
+      throw new ItdaError(
+        'bad_signature',
+        'the hub presents a different key than the one pinned at first registration',
+      );
+    }
+    if (!pinned) await pinHubKey(config.dir, reply.hubPublicKey);
+    state.registration = reply.status;
+    return reply.hubPublicKey;
+  }
+
+  async function loop(): Promise<void> {
+    let hubKey: string | undefined;
+    while (!abort.signal.aborted) {
+      try {
+        if (!hubKey || state.registration !== 'approved') {
+          hubKey = await register();
+          if (state.registration !== 'approved') {
+            log.info('registered; waiting for the operator to approve this site');
+            await sleep(10_000, undefined, { signal: abort.signal }).catch(() => {});
+            continue;
+          }
+          log.info({ hub: config.hubUrl }, 'registered and approved');
+          markReady();
+        }
+        const reply = await client.request<{ tasks: SignedTask[] }>(
+          'GET',
+          `/api/sites/${config.siteId}/tasks?wait=${config.pollWaitSeconds}`,
+          undefined,
+          abort.signal,
+        );
+        state.connected = true;
+        state.lastError = undefined;
+        backoff = 1000;
+        for (const signed of reply.tasks) {
+          const { taskId, result } = await runTask(signed, {
+            hubPublicKey: hubKey,
+            siteId: config.siteId,
+            handlers,
+          });
+          state.tasksRun += 1;
+          log.info({ taskId, type: signed.body.type, outcome: result.outcome }, 'task finished');
+          await client.request('POST', `/api/tasks/${taskId}/result`, result);
+        }
+      } catch (error) {
+        if (
+          error instanceof ItdaError &&
+          (error.code === 'site_not_approved' || error.code === 'unknown_site')
+        ) {
+          state.registration = 'unregistered';
+        }
+        await fail(error);
+      }
+    }
+  }
+
+  const running = loop();
+  return {
+    state,
+    ready,
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}
