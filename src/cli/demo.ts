@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { DEMO_ACCOUNTS } from '../hub/auth/service.ts';
-import { loadHubConfig } from '../hub/config.ts';
+import { type HubConfig, loadHubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/server.ts';
 import { ItdaError } from '../protocol/errors.ts';
 import { loadSiteConfig } from '../site/config.ts';
@@ -34,6 +34,8 @@ export interface DemoOptions {
   logLevel?: string;
   /** Build the web app when web/dist is missing. */
   buildWeb?: boolean;
+  /** Tests shorten timings through this. */
+  hub?: Partial<HubConfig>;
 }
 
 export interface DemoNetwork {
@@ -83,19 +85,18 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
   const log = pino({ level: logLevel, name: 'demo' });
   if (options.buildWeb ?? true) await ensureWebBuilt(log);
   const token = await demoEnrolmentToken(dir);
-  const hubConfig = {
-    ...loadHubConfig(
-      {},
-      {
-        host: options.host ?? '127.0.0.1',
-        port: options.port,
-        dataDir: path.join(dir, 'hub'),
-        enrolmentToken: token,
-        logLevel,
-        seedDemoAccounts: true,
-      },
-    ),
-  };
+  const hubConfig = loadHubConfig(
+    {},
+    {
+      host: options.host ?? '127.0.0.1',
+      port: options.port,
+      dataDir: path.join(dir, 'hub'),
+      enrolmentToken: token,
+      logLevel,
+      seedDemoAccounts: true,
+      ...options.hub,
+    },
+  );
   const hub = await createHub(hubConfig, log.child({ name: 'hub' }));
   const url = await hub.listen();
   const sites = new Map<string, SiteNode>();

@@ -18,6 +18,8 @@ export interface HubConfig {
   /** Folder of the built web app; unset or missing means the API runs without it. */
   webDist: string | undefined;
   logLevel: string;
+  /** A site with no open poll that has not been seen for this long counts as offline. */
+  siteOfflineAfterSeconds: number;
   /** Accounts created at start when absent (the demo uses it); never set in production. */
   seedDemoAccounts: boolean;
 }
@@ -32,6 +34,7 @@ const envSchema = z.object({
     .optional(),
   ITDA_ENROLMENT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ITDA_WEB_DIST: z.string().optional(),
+  ITDA_SITE_OFFLINE_AFTER: z.coerce.number().int().min(1).max(3600).default(30),
   ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -48,6 +51,7 @@ export function loadHubConfig(
     enrolmentToken: flags.enrolmentToken ?? e.ITDA_ENROLMENT_TOKEN,
     webDist: flags.webDist ?? e.ITDA_WEB_DIST,
     logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
+    siteOfflineAfterSeconds: flags.siteOfflineAfterSeconds ?? e.ITDA_SITE_OFFLINE_AFTER,
     seedDemoAccounts: flags.seedDemoAccounts ?? false,
   };
 }

@@ -9,12 +9,14 @@ export function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'where the demo keeps its state', '.itda/demo')
     .option('--port <port>', 'hub port', (v) => Number.parseInt(v, 10), Number(process.env.ITDA_PORT ?? 8080))
     .option('--sites <n>', 'number of sites', (v) => Number.parseInt(v, 10), 3)
+    .option('--no-web-build', 'do not build the web app when it is missing (API only)')
     .action(
-      action(async (options: { dir: string; port: number; sites: number }) => {
+      action(async (options: { dir: string; port: number; sites: number; webBuild: boolean }) => {
         const network = await startDemoNetwork({
           dir: options.dir,
           port: options.port,
           sites: options.sites,
+          buildWeb: options.webBuild,
           logLevel: process.env.ITDA_LOG_LEVEL ?? 'warn',
         });
         process.stdout.write(demoBanner(network));

@@ -7,6 +7,7 @@ import { ItdaError } from '../../protocol/errors.ts';
 import { signValue } from '../../protocol/signing.ts';
 import type { SignedTask, TaskBody, TaskKind, TaskResult } from '../../protocol/wire.ts';
 import type { HubContext } from '../context.ts';
+import { markSiteSeen } from '../sites/service.ts';
 import { findSite } from '../sites/store.ts';
 import { claimTasks, completeTask, findTask, insertTask, type TaskRow } from './store.ts';
 
@@ -100,6 +101,7 @@ export async function pollTasks(
     const open = (ctx.activePolls.get(siteId) ?? 1) - 1;
     if (open > 0) ctx.activePolls.set(siteId, open);
     else ctx.activePolls.delete(siteId);
+    if (!ctx.shutdown.aborted) await markSiteSeen(ctx, siteId);
   }
 }
 

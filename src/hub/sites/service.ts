@@ -26,9 +26,6 @@ import {
   updateSiteOnReregistration,
 } from './store.ts';
 
-/** A site counts as connected while it polls, or if it polled within this span. */
-export const CONNECTED_WITHIN_MS = 90_000;
-
 export interface SignedCall {
   parts: SignedRequestParts;
   method: string;
@@ -110,6 +107,11 @@ export async function registerSite(
   return { siteId, status: site.status, hubPublicKey: ctx.keys.publicKey };
 }
 
+/** A site is seen when a poll starts and again when it ends (answered, timed out or dropped). */
+export async function markSiteSeen(ctx: HubContext, siteId: string): Promise<void> {
+  await touchSite(ctx.db, siteId);
+}
+
 export async function approveSite(ctx: HubContext, siteId: string): Promise<void> {
   const site = await findSite(ctx.db, siteId);
   if (!site) throw new ItdaError('not_found', `no site ${siteId}`);
@@ -125,7 +127,8 @@ export async function sitesForHealth(ctx: HubContext, now = new Date()): Promise
     connected:
       s.status === 'approved' &&
       ((ctx.activePolls.get(s.id) ?? 0) > 0 ||
-        (s.last_seen_at !== null && now.getTime() - s.last_seen_at.getTime() < CONNECTED_WITHIN_MS)),
+        (s.last_seen_at !== null &&
+          now.getTime() - s.last_seen_at.getTime() < ctx.config.siteOfflineAfterSeconds * 1000)),
     lastSeenAt: s.last_seen_at?.toISOString() ?? null,
   }));
 }

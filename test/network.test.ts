@@ -1,0 +1,167 @@
+/**
+ * The demo network end to end: a hub and three site nodes in one process, talking
+ * over real HTTP on loopback.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
+import { generateSigningKeyPair, loadPrivateKey, signValue } from '../src/protocol/signing.ts';
+import type { Health } from '../src/protocol/wire.ts';
+import { tempDir } from './support/hub.ts';
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+async function adminCookie(url: string): Promise<string> {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@itda.demo', password: 'itda-demo' }),
+  });
+  expect(response.status).toBe(200);
+  return response.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+async function waitFor<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const start = (dir: string) =>
+  startDemoNetwork({
+    dir,
+    port: 0,
+    buildWeb: false,
+    logLevel: 'silent',
+    pollWaitSeconds: 5,
+    hub: { siteOfflineAfterSeconds: 2 },
+  });
+
+describe('demo network', () => {
+  let dir: string;
+  let network: DemoNetwork;
+  let cookie: string;
+  let firstPingId: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('itda-demo-');
+    network = await start(dir);
+    cookie = await adminCookie(network.url);
+  });
+  afterAll(async () => {
+    await network?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists three connected sites in /api/health', async () => {
+    const { body } = await getJson<Health>(`${network.url}/api/health`);
+    expect(body.database).toBe('pglite');
+    expect(body.sites.map((s) => [s.id, s.status, s.connected])).toEqual([
+      ['site-1', 'approved', true],
+      ['site-2', 'approved', true],
+      ['site-3', 'approved', true],
+    ]);
+    expect(body.sites.every((s) => s.lastSeenAt !== null)).toBe(true);
+  });
+
+  it('creates each site key with mode 0600', async () => {
+    for (const id of ['site-1', 'site-2', 'site-3']) {
+      const stat = await fs.stat(path.join(dir, id, 'site-key.pem'));
+      expect(stat.mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('round-trips a signed ping task through every site', async () => {
+    for (const id of ['site-1', 'site-2', 'site-3']) {
+      const { status, body } = await getJson<{ id: string; status: string; result: { pong: boolean } }>(
+        `${network.url}/api/sites/${id}/ping?wait=15`,
+        { method: 'POST', headers: { cookie } },
+      );
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ status: 'done', result: { pong: true } });
+      firstPingId ??= body.id;
+    }
+  });
+
+  it('refuses operator endpoints without a session', async () => {
+    const response = await fetch(`${network.url}/api/sites/site-1/ping`, { method: 'POST' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it('has a site refuse a task forged with another key, even when the hub hands it out', async () => {
+    const rogue = generateSigningKeyPair();
+    const now = Date.now();
+    const body = {
+      type: 'ping' as const,
+      payload: { message: 'forged' },
+      id: randomUUID(),
+      siteId: 'site-1',
+      permitId: null,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 60_000).toISOString(),
+    };
+    const forged = { ...signValue(loadPrivateKey(rogue.privateKeyPem), rogue.publicKey, body) };
+    await network.hub.ctx.db
+      .insertInto('task')
+      .values({
+        id: body.id,
+        site_id: 'site-1',
+        type: 'ping',
+        permit_id: null,
+        signed: JSON.stringify(forged),
+        status: 'queued',
+        expires_at: new Date(now + 60_000),
+      })
+      .execute();
+    network.hub.ctx.tasks.notify('site-1');
+    const { body: task } = await getJson<{ status: string; error: { code: string } }>(
+      `${network.url}/api/tasks/${body.id}?wait=15`,
+      { headers: { cookie } },
+    );
+    expect(task).toMatchObject({ status: 'refused', error: { code: 'bad_signature' } });
+  });
+
+  it('reports a stopped site as not connected while the others stay connected', async () => {
+    await network.stopSite('site-3');
+    const health = await waitFor(
+      async () => (await getJson<Health>(`${network.url}/api/health`)).body,
+      (h) => h.sites.find((s) => s.id === 'site-3')?.connected === false,
+    );
+    expect(health.sites.map((s) => [s.id, s.connected])).toEqual([
+      ['site-1', true],
+      ['site-2', true],
+      ['site-3', false],
+    ]);
+  });
+
+  it('keeps its state across a restart', async () => {
+    const keyBefore = await fs.readFile(path.join(dir, 'site-1', 'site-key.pem'), 'utf8');
+    await network.stop();
+    network = await start(dir);
+    expect(await fs.readFile(path.join(dir, 'site-1', 'site-key.pem'), 'utf8')).toBe(keyBefore);
+    const health = await waitFor(
+      async () => (await getJson<Health>(`${network.url}/api/health`)).body,
+      (h) => h.sites.filter((s) => s.connected).length === 3,
+    );
+    expect(health.sites.map((s) => [s.id, s.status, s.connected])).toEqual([
+      ['site-1', 'approved', true],
+      ['site-2', 'approved', true],
+      ['site-3', 'approved', true],
+    ]);
+    cookie = await adminCookie(network.url);
+    const { status, body } = await getJson<{ status: string }>(`${network.url}/api/tasks/${firstPingId}`, {
+      headers: { cookie },
+    });
+    expect(status).toBe(200);
+    expect(body.status).toBe('done');
+  });
+});
