@@ -69,6 +69,22 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
         )`.execute(db);
     },
   },
+  {
+    id: 2,
+    name: 'site reports (quality, profile)',
+    async up(db) {
+      await sql`
+        create table site_report (
+          id bigserial primary key,
+          site_id text not null references site(id),
+          kind text not null check (kind in ('quality', 'profile')),
+          generated_at timestamptz not null,
+          received_at timestamptz not null default now(),
+          body jsonb not null
+        )`.execute(db);
+      await sql`create index site_report_latest on site_report (site_id, kind, received_at desc)`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

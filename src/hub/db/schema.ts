@@ -63,6 +63,15 @@ export interface SessionTable {
   expires_at: Timestamp;
 }
 
+export interface SiteReportTable {
+  id: ColumnType<number, never, never>;
+  site_id: string;
+  kind: 'quality' | 'profile';
+  generated_at: Timestamp;
+  received_at: CreatedAt;
+  body: ColumnType<unknown, string, string>;
+}
+
 export interface HubDatabase {
   itda_migration: MigrationTable;
   site: SiteTable;
@@ -70,4 +79,5 @@ export interface HubDatabase {
   task: TaskTable;
   app_user: AppUserTable;
   session: SessionTable;
+  site_report: SiteReportTable;
 }

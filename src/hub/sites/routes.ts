@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ItdaError } from '../../protocol/errors.ts';
+import { profileReportSchema, qualityReportSchema } from '../../protocol/reports.ts';
 import { readSignatureHeaders } from '../../protocol/signing.ts';
 import {
   registrationReplySchema,
@@ -13,6 +14,7 @@ import {
 import type { HubContext } from '../context.ts';
 import { taskViewSchema } from '../jobs/routes.ts';
 import { pollTasks, recordTaskResult } from '../jobs/service.ts';
+import { latestReport, publishReport } from './reports.ts';
 import { approveSite, registerSite, type SignedCall } from './service.ts';
 
 export function signedCall(request: FastifyRequest): SignedCall {
@@ -85,4 +87,41 @@ export function siteRoutes(app: FastifyInstance, ctx: HubContext): void {
       return reply.code(204).send();
     },
   });
+
+  const reportSchemas = { quality: qualityReportSchema, profile: profileReportSchema } as const;
+  for (const kind of ['quality', 'profile'] as const) {
+    r.put(`/api/sites/:id/${kind}`, {
+      config: { access: { kind: 'site' } },
+      schema: {
+        tags: ['sites'],
+        summary: `Publish the site's latest ${kind} report (aggregates only)`,
+        params: z.object({ id: siteIdSchema }),
+        body: reportSchemas[kind],
+        response: { 200: z.object({ receivedAt: z.string() }) },
+      },
+      handler: async (request) => {
+        requireSameSite(request, request.params.id);
+        return publishReport(ctx, request.params.id, kind, request.body);
+      },
+    });
+
+    r.get(`/api/sites/:id/${kind}`, {
+      config: { access: { kind: 'user', roles: [] } },
+      schema: {
+        tags: ['sites'],
+        summary: `The latest ${kind} report a site published`,
+        params: z.object({ id: siteIdSchema }),
+        response: {
+          200: z.object({
+            siteId: z.string(),
+            kind: z.literal(kind),
+            generatedAt: z.string(),
+            receivedAt: z.string(),
+            report: reportSchemas[kind],
+          }),
+        },
+      },
+      handler: (request) => latestReport(ctx, request.params.id, kind),
+    });
+  }
 }

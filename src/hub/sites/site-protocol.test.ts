@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HUB_DIALECTS, startTestHub, type TestHub } from '../../../test/support/hub.ts';
 import { generateSigningKeyPair, loadPrivateKey, signRequest, verifyValue } from '../../protocol/signing.ts';
 import type { RegistrationReply, SignedTask } from '../../protocol/wire.ts';
+import { createUser } from '../auth/service.ts';
 import { enqueueTask } from '../jobs/service.ts';
 
 const TOKEN = 'test-enrolment-token-0123456789';
@@ -179,5 +180,68 @@ describe.each(HUB_DIALECTS)('site protocol on %s', (dialect) => {
     expect(health.sites.find((s: { id: string }) => s.id === 'site-pending')).toMatchObject({
       connected: false,
     });
+  });
+
+  it('stores a published quality report and serves the latest to signed-in users', async (t) => {
+    if (!hub) return t.skip();
+    const tally = { run: 2, passed: 1, failed: 1, notApplicable: 0, errors: 0, percentPassed: 50 };
+    const report = (generatedAt: string) => ({
+      generatedAt,
+      cdmVersion: '5.4',
+      overall: tally,
+      byCategory: [{ ...tally, context: 'Verification', category: 'Plausibility' }],
+      checks: [],
+    });
+    const older = await signedInject(
+      hub,
+      a,
+      'PUT',
+      '/api/sites/site-a/quality',
+      report('2026-01-01T00:00:00.000Z'),
+    );
+    expect(older.response.statusCode).toBe(200);
+    await signedInject(hub, a, 'PUT', '/api/sites/site-a/quality', report('2026-02-01T00:00:00.000Z'));
+
+    const bad = await signedInject(hub, a, 'PUT', '/api/sites/site-a/quality', { generatedAt: 'yesterday' });
+    expect(bad.response.statusCode).toBe(400);
+    expect(bad.response.json()).toMatchObject({ code: 'validation_failed' });
+    const forOther = await signedInject(
+      hub,
+      a,
+      'PUT',
+      '/api/sites/site-reg/quality',
+      report('2026-03-01T00:00:00.000Z'),
+    );
+    expect(forOther.response.statusCode).toBe(403);
+
+    expect((await hub.app.inject({ method: 'GET', url: '/api/sites/site-a/quality' })).statusCode).toBe(401);
+    await createUser(hub.ctx, {
+      email: 'reader@test',
+      name: 'Reader',
+      password: 'reader-password',
+      roles: ['researcher'],
+    });
+    const login = await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: 'reader@test', password: 'reader-password' },
+    });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const latest = await hub.app.inject({
+      method: 'GET',
+      url: '/api/sites/site-a/quality',
+      headers: { cookie },
+    });
+    expect(latest.json()).toMatchObject({
+      siteId: 'site-a',
+      kind: 'quality',
+      generatedAt: '2026-02-01T00:00:00.000Z',
+    });
+    const none = await hub.app.inject({
+      method: 'GET',
+      url: '/api/sites/site-a/profile',
+      headers: { cookie },
+    });
+    expect(none.statusCode).toBe(404);
   });
 });
