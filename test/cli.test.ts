@@ -4,8 +4,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/program.ts';
+import { login } from '../src/hub/auth/service.ts';
+import { loadHubConfig } from '../src/hub/config.ts';
+import { createHub } from '../src/hub/server.ts';
 import { tempDir } from './support/hub.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/itda.js');
@@ -87,6 +91,28 @@ describe('itda CLI', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/ITDA_DATABASE_URL/);
     expect(run.stderr).not.toMatch(/secret/);
+  });
+
+  it('audit verify reports an intact log, then names an edited entry', async () => {
+    const dir = await tempDir('itda-cli-audit-');
+    const hub = await createHub(
+      loadHubConfig({}, { dataDir: dir, logLevel: 'silent', seedDemoAccounts: true }),
+    );
+    await login(hub.ctx, 'admin@itda.demo', 'itda-demo');
+    await login(hub.ctx, 'admin@itda.demo', 'wrong').catch(() => {});
+    await hub.close();
+
+    const intact = itda(['audit', 'verify', '--data-dir', dir]);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(/audit log intact: 2 entries/);
+
+    const reopened = await createHub(loadHubConfig({}, { dataDir: dir, logLevel: 'silent' }));
+    await sql`update audit_entry set action = 'auth.logout' where seq = 1`.execute(reopened.ctx.db);
+    await reopened.close();
+    const broken = itda(['audit', 'verify', '--data-dir', dir]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/BROKEN at entry 1 .*edited/);
+    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('runs the demo network and stops it cleanly on SIGINT', async () => {

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { HUB_VERSION } from '../hub/version.ts';
+import { registerAuditCommand } from './commands/audit.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerHubCommand } from './commands/hub.ts';
 import { registerPlaceholder } from './commands/placeholders.ts';
@@ -21,5 +22,6 @@ export function buildProgram(): Command {
   registerPlaceholder(program, 'ingest', 'load FHIR R4 or OMOP CSV into a site store');
   registerPlaceholder(program, 'vocab', 'load OMOP vocabularies into a site store');
   registerPlaceholder(program, 'cohort', 'count, generate or compile cohort definitions');
+  registerAuditCommand(program);
   return program;
 }

@@ -13,6 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pino from 'pino';
 import { ItdaError } from '../protocol/errors.ts';
+import { auditRoutes } from './audit/routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { seedDemoAccounts, userForSession } from './auth/service.ts';
 import type { HubConfig } from './config.ts';
@@ -118,6 +119,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   authRoutes(app, ctx);
   siteRoutes(app, ctx);
   jobRoutes(app, ctx);
+  auditRoutes(app, ctx);
 
   const webDist = config.webDist ?? DEFAULT_WEB_DIST;
   if (fs.existsSync(path.join(webDist, 'index.html'))) {

@@ -1,3 +1,4 @@
+export * from './audit-chain.ts';
 export * from './canonical-json.ts';
 export * from './env.ts';
 export * from './errors.ts';

@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { ItdaError } from '../../protocol/errors.ts';
 import { sha256Hex } from '../../protocol/signing.ts';
+import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import { ROLES, type Role } from '../http/access.ts';
 import {
@@ -62,7 +63,16 @@ export async function login(
 ): Promise<{ user: PublicUser; token: string; expiresAt: Date }> {
   const row = await findUserByEmail(ctx.db, email);
   const ok = await verify(row?.password_hash ?? (await DUMMY_HASH), password);
-  if (!row || !ok) throw new ItdaError('unauthenticated', 'e-mail or password is wrong');
+  if (!row || !ok) {
+    await audit(ctx, {
+      actorType: 'user',
+      actorId: row?.id ?? null,
+      action: 'auth.login_failed',
+      details: { email },
+    });
+    throw new ItdaError('unauthenticated', 'e-mail or password is wrong');
+  }
+  await audit(ctx, { actorType: 'user', actorId: row.id, action: 'auth.login' });
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await insertSession(ctx.db, { tokenHash: sha256Hex(token), userId: row.id, expiresAt });

@@ -85,6 +85,29 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`create index site_report_latest on site_report (site_id, kind, received_at desc)`.execute(db);
     },
   },
+  {
+    id: 3,
+    name: 'hash-chained audit log',
+    async up(db) {
+      // Text and json (not jsonb) keep every byte as hashed, so verification is exact.
+      await sql`
+        create table audit_entry (
+          seq bigint primary key,
+          at text not null,
+          actor_type text not null,
+          actor_id text,
+          action text not null,
+          target_type text,
+          target_id text,
+          details json not null,
+          prev_hash text not null,
+          hash text not null unique,
+          signature text not null
+        )`.execute(db);
+      await sql`create index audit_entry_target on audit_entry (target_type, target_id)`.execute(db);
+      await sql`create index audit_entry_actor on audit_entry (actor_type, actor_id)`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

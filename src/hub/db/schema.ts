@@ -72,6 +72,20 @@ export interface SiteReportTable {
   body: ColumnType<unknown, string, string>;
 }
 
+export interface AuditEntryTable {
+  seq: number;
+  at: string;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  details: ColumnType<Record<string, unknown>, string, string>;
+  prev_hash: string;
+  hash: string;
+  signature: string;
+}
+
 export interface HubDatabase {
   itda_migration: MigrationTable;
   site: SiteTable;
@@ -80,4 +94,5 @@ export interface HubDatabase {
   app_user: AppUserTable;
   session: SessionTable;
   site_report: SiteReportTable;
+  audit_entry: AuditEntryTable;
 }

@@ -34,7 +34,12 @@ export function jobRoutes(app: FastifyInstance, ctx: HubContext): void {
       response: { 200: taskViewSchema },
     },
     handler: async (request) => {
-      const task = await enqueueTask(ctx, request.params.id, { type: 'ping', payload: { message: 'ping' } });
+      const task = await enqueueTask(
+        ctx,
+        request.params.id,
+        { type: 'ping', payload: { message: 'ping' } },
+        { actor: { actorType: 'user', actorId: request.user!.id } },
+      );
       return request.query.wait > 0 ? awaitTask(ctx, task.id, request.query.wait) : task;
     },
   });

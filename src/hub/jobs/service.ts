@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { ItdaError } from '../../protocol/errors.ts';
 import { signValue } from '../../protocol/signing.ts';
 import type { SignedTask, TaskBody, TaskKind, TaskResult } from '../../protocol/wire.ts';
+import { type Actor, audit, SYSTEM } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import { markSiteSeen } from '../sites/service.ts';
 import { findSite } from '../sites/store.ts';
@@ -51,7 +52,7 @@ export async function enqueueTask(
   ctx: HubContext,
   siteId: string,
   kind: TaskKind,
-  options: { permitId?: string | null; ttlSeconds?: number } = {},
+  options: { actor?: Actor; permitId?: string | null; ttlSeconds?: number } = {},
 ): Promise<TaskView> {
   const site = await findSite(ctx.db, siteId);
   if (!site) throw new ItdaError('not_found', `no site ${siteId}`);
@@ -67,13 +68,27 @@ export async function enqueueTask(
     expiresAt: expiresAt.toISOString(),
   } satisfies TaskBody;
   const signed: SignedTask = signValue(ctx.keys.privateKey, ctx.keys.publicKey, body);
-  const row = await insertTask(ctx.db, {
-    id: body.id,
-    siteId,
-    type: kind.type,
-    permitId: body.permitId,
-    signed,
-    expiresAt,
+  const row = await ctx.db.transaction().execute(async (trx) => {
+    const inserted = await insertTask(trx, {
+      id: body.id,
+      siteId,
+      type: kind.type,
+      permitId: body.permitId,
+      signed,
+      expiresAt,
+    });
+    await audit(
+      ctx,
+      {
+        ...(options.actor ?? SYSTEM),
+        action: 'task.send',
+        targetType: 'task',
+        targetId: body.id,
+        details: { siteId, type: kind.type, permitId: body.permitId },
+      },
+      trx,
+    );
+    return inserted;
   });
   ctx.tasks.notify(siteId);
   return viewTask(row);
@@ -115,8 +130,23 @@ export async function recordTaskResult(
   // A site asking about another site's task learns nothing about whether it exists.
   if (!task || task.site_id !== siteId)
     throw new ItdaError('not_found', `no task ${taskId} for site ${siteId}`);
-  const row = await completeTask(ctx.db, taskId, result.outcome, result.result, result.error);
-  if (!row) throw new ItdaError('conflict', `task ${taskId} is already ${task.status}`);
+  const row = await ctx.db.transaction().execute(async (trx) => {
+    const completed = await completeTask(trx, taskId, result.outcome, result.result, result.error);
+    if (!completed) throw new ItdaError('conflict', `task ${taskId} is already ${task.status}`);
+    await audit(
+      ctx,
+      {
+        actorType: 'site',
+        actorId: siteId,
+        action: 'task.result',
+        targetType: 'task',
+        targetId: taskId,
+        details: { outcome: result.outcome, ...(result.error ? { error: result.error.code } : {}) },
+      },
+      trx,
+    );
+    return completed;
+  });
   ctx.tasks.notify(`result:${taskId}`);
   ctx.log.info({ taskId, siteId, outcome: result.outcome }, 'task result received');
   return viewTask(row);

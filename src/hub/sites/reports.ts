@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { ProfileReport, QualityReport, SiteReportKind } from '../../protocol/reports.ts';
+import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import type { HubDatabase } from '../db/schema.ts';
 import { findSite } from './store.ts';
@@ -39,7 +40,21 @@ export async function publishReport<K extends SiteReportKind>(
   kind: K,
   report: ReportBody<K>,
 ): Promise<{ receivedAt: string }> {
-  const row = await insertReport(ctx.db, siteId, kind, report.generatedAt, report);
+  const row = await ctx.db.transaction().execute(async (trx) => {
+    const inserted = await insertReport(trx, siteId, kind, report.generatedAt, report);
+    await audit(
+      ctx,
+      {
+        actorType: 'site',
+        actorId: siteId,
+        action: `site.publish_${kind}`,
+        targetType: 'site',
+        targetId: siteId,
+      },
+      trx,
+    );
+    return inserted;
+  });
   ctx.log.info({ siteId, kind }, 'site report received');
   return { receivedAt: row.received_at.toISOString() };
 }

@@ -83,7 +83,7 @@ export function siteRoutes(app: FastifyInstance, ctx: HubContext): void {
       params: z.object({ id: siteIdSchema }),
     },
     handler: async (request, reply) => {
-      await approveSite(ctx, request.params.id);
+      await approveSite(ctx, { actorType: 'user', actorId: request.user!.id }, request.params.id);
       return reply.code(204).send();
     },
   });

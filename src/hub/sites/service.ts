@@ -12,6 +12,7 @@ import {
 } from '../../protocol/signing.ts';
 import type { HealthSite, RegistrationReply, SiteRegistration } from '../../protocol/wire.ts';
 import { siteIdSchema } from '../../protocol/wire.ts';
+import { type Actor, audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import {
   findSite,
@@ -103,6 +104,14 @@ export async function registerSite(
     throw new ItdaError('replayed_request', 'this request was already received (nonce reused)');
   }
   await touchSite(ctx.db, siteId);
+  await audit(ctx, {
+    actorType: 'site',
+    actorId: siteId,
+    action: known ? 'site.reregister' : 'site.register',
+    targetType: 'site',
+    targetId: siteId,
+    details: { status: site.status, software: registration.software },
+  });
   ctx.log.info({ siteId, status: site.status }, 'site registered');
   return { siteId, status: site.status, hubPublicKey: ctx.keys.publicKey };
 }
@@ -112,10 +121,13 @@ export async function markSiteSeen(ctx: HubContext, siteId: string): Promise<voi
   await touchSite(ctx.db, siteId);
 }
 
-export async function approveSite(ctx: HubContext, siteId: string): Promise<void> {
+export async function approveSite(ctx: HubContext, actor: Actor, siteId: string): Promise<void> {
   const site = await findSite(ctx.db, siteId);
   if (!site) throw new ItdaError('not_found', `no site ${siteId}`);
-  await setSiteStatus(ctx.db, siteId, 'approved');
+  await ctx.db.transaction().execute(async (trx) => {
+    await setSiteStatus(trx, siteId, 'approved');
+    await audit(ctx, { ...actor, action: 'site.approve', targetType: 'site', targetId: siteId }, trx);
+  });
 }
 
 export async function sitesForHealth(ctx: HubContext, now = new Date()): Promise<HealthSite[]> {

@@ -22,7 +22,7 @@ function newSite(id: string): TestSite {
 async function signedInject(
   hub: TestHub,
   site: TestSite,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   url: string,
   body?: unknown,
 ) {

@@ -1,0 +1,72 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { AuditEntry } from '../../protocol/audit-chain.ts';
+import type { AuditEntryTable, HubDatabase } from '../db/schema.ts';
+
+type AuditRow = Selectable<AuditEntryTable>;
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    at: row.at,
+    actorType: row.actor_type as AuditEntry['actorType'],
+    actorId: row.actor_id,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    details: row.details,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    signature: row.signature,
+  };
+}
+
+/** Serializes appenders (one chain, one head) for the rest of the transaction. */
+export async function lockAuditHead(db: Kysely<HubDatabase>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(4243)`.execute(db);
+}
+
+export async function auditHead(
+  db: Kysely<HubDatabase>,
+): Promise<Pick<AuditEntry, 'seq' | 'hash'> | undefined> {
+  const row = await db
+    .selectFrom('audit_entry')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
+}
+
+export async function insertAuditEntry(db: Kysely<HubDatabase>, entry: AuditEntry): Promise<void> {
+  await db
+    .insertInto('audit_entry')
+    .values({
+      seq: entry.seq,
+      at: entry.at,
+      actor_type: entry.actorType,
+      actor_id: entry.actorId,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      details: JSON.stringify(entry.details),
+      prev_hash: entry.prevHash,
+      hash: entry.hash,
+      signature: entry.signature,
+    })
+    .execute();
+}
+
+/** Entries in stored sequence order, a page at a time. */
+export async function auditPage(
+  db: Kysely<HubDatabase>,
+  afterSeq: number,
+  limit: number,
+  filter: { targetType?: string; targetId?: string; action?: string } = {},
+): Promise<AuditEntry[]> {
+  let query = db.selectFrom('audit_entry').selectAll().where('seq', '>', afterSeq);
+  if (filter.targetType) query = query.where('target_type', '=', filter.targetType);
+  if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
+  if (filter.action) query = query.where('action', 'like', `${filter.action}%`);
+  const rows = await query.orderBy('seq').limit(limit).execute();
+  return rows.map(toEntry);
+}
