@@ -7,8 +7,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
-import { generateSigningKeyPair, loadPrivateKey, signValue } from '../src/protocol/signing.ts';
+import {
+  generateSigningKeyPair,
+  loadPrivateKey,
+  publicKeyFromPrivate,
+  signValue,
+} from '../src/protocol/signing.ts';
 import type { Health } from '../src/protocol/wire.ts';
+import { readTaskLog, verifyTaskLog } from '../src/site/node/task-log.ts';
 import { tempDir } from './support/hub.ts';
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
@@ -128,6 +134,16 @@ describe('demo network', () => {
       { headers: { cookie } },
     );
     expect(task).toMatchObject({ status: 'refused', error: { code: 'bad_signature' } });
+
+    // The site's own chained log records the refusal.
+    const siteDir = path.join(dir, 'site-1');
+    const siteKey = loadPrivateKey(await fs.readFile(path.join(siteDir, 'site-key.pem'), 'utf8'));
+    expect(await verifyTaskLog(siteDir, publicKeyFromPrivate(siteKey))).toMatchObject({ ok: true });
+    const entries = await readTaskLog(siteDir);
+    expect(entries.find((e) => e.targetId === body.id)).toMatchObject({
+      action: 'task.refused',
+      details: { error: 'bad_signature' },
+    });
   });
 
   it('reports a stopped site as not connected while the others stay connected', async () => {

@@ -10,6 +10,7 @@ import type { RegistrationReply, SignedTask, SiteStatus } from '../../protocol/w
 import type { SiteConfig } from '../config.ts';
 import { HubClient } from './hub-client.ts';
 import { loadOrCreateSiteIdentity, pinHubKey, readPinnedHubKey } from './identity.ts';
+import { TaskLog } from './task-log.ts';
 import { pingHandler, runTask, type TaskHandler } from './tasks.ts';
 
 export const SITE_SOFTWARE = 'itda-site/0.1';
@@ -41,6 +42,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const log = options.logger ?? pino({ level: config.logLevel, name: `site:${config.siteId}` });
   const identity = await loadOrCreateSiteIdentity(config.dir);
   const client = new HubClient(config.hubUrl, config.siteId, identity.privateKey);
+  const taskLog = await TaskLog.open(config.dir, identity.privateKey);
   const handlers = { ping: pingHandler, ...options.handlers };
   const state: SiteNodeState = {
     siteId: config.siteId,
@@ -113,6 +115,17 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
             hubPublicKey: hubKey,
             siteId: config.siteId,
             handlers,
+          });
+          await taskLog.append({
+            actorId: config.siteId,
+            action: `task.${result.outcome}`,
+            targetType: 'task',
+            targetId: taskId,
+            details: {
+              type: signed.body.type,
+              permitId: signed.body.permitId ?? null,
+              ...(result.error ? { error: result.error.code } : {}),
+            },
           });
           state.tasksRun += 1;
           log.info({ taskId, type: signed.body.type, outcome: result.outcome }, 'task finished');
