@@ -97,6 +97,23 @@ describe('demo network', () => {
     }
   });
 
+  it('records every task sent and answered in a verifiable audit log', async () => {
+    const { body } = await getJson<{ entries: { action: string; actorType: string; targetId: string }[] }>(
+      `${network.url}/api/audit?action=task.&limit=1000`,
+      { headers: { cookie } },
+    );
+    const pings = body.entries.filter((e) => e.targetId === firstPingId).map((e) => [e.action, e.actorType]);
+    expect(pings).toEqual([
+      ['task.send', 'user'],
+      ['task.result', 'site'],
+    ]);
+    const { body: verdict } = await getJson<{ ok: boolean }>(`${network.url}/api/audit/verify`, {
+      method: 'POST',
+      headers: { cookie },
+    });
+    expect(verdict).toMatchObject({ ok: true });
+  });
+
   it('refuses operator endpoints without a session', async () => {
     const response = await fetch(`${network.url}/api/sites/site-1/ping`, { method: 'POST' });
     expect(response.status).toBe(401);
