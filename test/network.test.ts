@@ -78,6 +78,17 @@ describe('demo network', () => {
     expect(body.sites.every((s) => s.lastSeenAt !== null)).toBe(true);
   });
 
+  it('gives each site its own DuckDB OMOP CDM v5.4 store', async () => {
+    for (const [id, site] of network.sites) {
+      expect(site.store.kind).toBe('duckdb');
+      expect(site.store.location).toBe(path.join(dir, id, 'omop.duckdb'));
+      const [tables] = await site.store.all<{ n: number }>(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'cdm'",
+      );
+      expect(tables?.n).toBe(39);
+    }
+  });
+
   it('creates each site key with mode 0600', async () => {
     for (const id of ['site-1', 'site-2', 'site-3']) {
       const stat = await fs.stat(path.join(dir, id, 'site-key.pem'));

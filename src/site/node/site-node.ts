@@ -8,6 +8,8 @@ import pino from 'pino';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { RegistrationReply, SignedTask, SiteStatus } from '../../protocol/wire.ts';
 import type { SiteConfig } from '../config.ts';
+import { openSiteStore } from '../store/open.ts';
+import type { SiteStore } from '../store/store.ts';
 import { HubClient } from './hub-client.ts';
 import { loadOrCreateSiteIdentity, pinHubKey, readPinnedHubKey } from './identity.ts';
 import { TaskLog } from './task-log.ts';
@@ -25,6 +27,8 @@ export interface SiteNodeState {
 
 export interface SiteNode {
   state: SiteNodeState;
+  /** The site's OMOP store, open while the node runs. */
+  store: SiteStore;
   /** Resolves once the node is registered and approved. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -43,6 +47,8 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const identity = await loadOrCreateSiteIdentity(config.dir);
   const client = new HubClient(config.hubUrl, config.siteId, identity.privateKey);
   const taskLog = await TaskLog.open(config.dir, identity.privateKey);
+  const store = await openSiteStore({ dir: config.dir, url: config.storeUrl, cdmSchema: config.cdmSchema });
+  log.info({ store: store.location, kind: store.kind }, 'site store ready');
   const handlers = { ping: pingHandler, ...options.handlers };
   const state: SiteNodeState = {
     siteId: config.siteId,
@@ -146,10 +152,12 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const running = loop();
   return {
     state,
+    store,
     ready,
     async stop() {
       abort.abort();
       await running;
+      await store.close();
     },
   };
 }

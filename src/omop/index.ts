@@ -1,0 +1,3 @@
+export * from './csv.ts';
+export * from './ddl.ts';
+export * from './schema.ts';
