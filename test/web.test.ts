@@ -1,0 +1,66 @@
+/**
+ * The web UI in a real browser against the demo network.
+ */
+import fs from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
+import { withPage } from './support/browser.ts';
+import { tempDir } from './support/hub.ts';
+
+describe('web UI', () => {
+  let dir: string;
+  let network: DemoNetwork;
+  beforeAll(async () => {
+    dir = await tempDir('itda-web-');
+    network = await startDemoNetwork({
+      dir,
+      port: 0,
+      logLevel: 'silent',
+      pollWaitSeconds: 5,
+      buildWeb: true,
+    });
+  });
+  afterAll(async () => {
+    await network?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('signs in and shows the connected sites on the dashboard, in Korean and English', async () => {
+    await withPage(network.url, async (page, consoleErrors) => {
+      await page.goto('/');
+      await page.waitForURL('**/login');
+      await page.getByLabel('이메일').fill('admin@itda.demo');
+      await page.getByLabel('비밀번호').fill('wrong-password');
+      await page.getByRole('button', { name: '로그인' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('e-mail or password is wrong');
+
+      await page.getByLabel('비밀번호').fill('itda-demo');
+      await page.getByRole('button', { name: '로그인' }).click();
+      await page.waitForURL((url) => url.pathname === '/');
+      const rows = page.getByTestId('site-row');
+      await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(3);
+      expect(
+        await rows.evaluateAll((els) =>
+          els.map((e) => [e.getAttribute('data-site-id'), e.getAttribute('data-connected')]),
+        ),
+      ).toEqual([
+        ['site-1', 'true'],
+        ['site-2', 'true'],
+        ['site-3', 'true'],
+      ]);
+      expect(await page.getByTestId('connected-count').textContent()).toBe('3 / 3');
+      expect(await page.locator('html').getAttribute('lang')).toBe('ko');
+      expect(await rows.first().textContent()).toContain('연결됨');
+
+      await page.getByText('English').click();
+      await expect.poll(() => rows.first().textContent()).toContain('Connected');
+      expect(await page.locator('html').getAttribute('lang')).toBe('en');
+      await page.screenshot({ path: `${dir}/dashboard.png`, fullPage: true });
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL('**/login');
+      // A 401 from /api/auth/me is expected on the login page; nothing else may fail.
+      expect(consoleErrors.filter((e) => !/401/.test(e))).toEqual([]);
+    });
+  });
+});

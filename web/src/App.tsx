@@ -1,0 +1,85 @@
+import { AppShell, Button, Center, Group, Loader, SegmentedControl, Text, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { ApiError, api } from './api.ts';
+import { type Language, useI18n } from './i18n.tsx';
+import { DashboardPage } from './pages/DashboardPage.tsx';
+import { LoginPage } from './pages/LoginPage.tsx';
+import { navigate, usePath } from './router.ts';
+
+export function LanguageSwitch() {
+  const { language, setLanguage, t } = useI18n();
+  return (
+    <SegmentedControl
+      aria-label={t('language')}
+      size="xs"
+      value={language}
+      onChange={(value) => setLanguage(value as Language)}
+      data={[
+        { value: 'ko', label: '한국어' },
+        { value: 'en', label: 'English' },
+      ]}
+    />
+  );
+}
+
+export function App() {
+  const path = usePath();
+  const { t } = useI18n();
+  const queryClient = useQueryClient();
+  const me = useQuery({
+    queryKey: ['me'],
+    queryFn: async () => {
+      try {
+        return (await api.me()).user;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return null;
+        throw error;
+      }
+    },
+  });
+  const logout = useMutation({
+    mutationFn: api.logout,
+    onSuccess: () => {
+      queryClient.setQueryData(['me'], null);
+      navigate('/login');
+    },
+  });
+
+  const user = me.data;
+  useEffect(() => {
+    if (me.isSuccess && !user && path !== '/login') navigate('/login');
+    if (me.isSuccess && user && path === '/login') navigate('/');
+  }, [me.isSuccess, user, path]);
+
+  if (me.isPending) {
+    return (
+      <Center h="100vh">
+        <Loader aria-label={t('loading')} />
+      </Center>
+    );
+  }
+  if (!user) return <LoginPage />;
+
+  return (
+    <AppShell header={{ height: 60 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Title order={3}>{t('appName')}</Title>
+          <Group gap="md">
+            <LanguageSwitch />
+            <Text size="sm" data-testid="user-name">
+              {user.name}
+            </Text>
+            <Button variant="light" size="xs" onClick={() => logout.mutate()} loading={logout.isPending}>
+              {t('signOut')}
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Main>
+        <DashboardPage />
+      </AppShell.Main>
+    </AppShell>
+  );
+}
