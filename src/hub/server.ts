@@ -125,7 +125,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   if (fs.existsSync(path.join(webDist, 'index.html'))) {
     await app.register(fastifyStatic, { root: webDist, wildcard: false });
     // Client-side routes (/login, /sites/x) get the app; unknown /api paths stay 404.
-    app.get('/*', { config: { access: { kind: 'public' } } }, (request, reply) => {
+    app.get('/*', { config: { access: { kind: 'public' } }, schema: { hide: true } }, (request, reply) => {
       if (request.url.startsWith('/api/'))
         throw new ItdaError('not_found', `no route ${request.method} ${request.url}`);
       return reply.sendFile('index.html');
