@@ -59,13 +59,13 @@ async function demoEnrolmentToken(dir: string): Promise<string> {
 }
 
 /** Builds web/dist with Vite unless it is already there. */
-export async function ensureWebBuilt(log: pino.Logger): Promise<void> {
+export async function ensureWebBuilt(): Promise<void> {
   const index = path.join(REPO_ROOT, 'web', 'dist', 'index.html');
   try {
     await fs.access(index);
     return;
   } catch {}
-  log.info('building the web app (first start only)…');
+  process.stderr.write('Building the web app (first start only)…\n');
   const vite = path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
@@ -83,7 +83,7 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
   const dir = path.resolve(options.dir);
   const logLevel = options.logLevel ?? 'info';
   const log = pino({ level: logLevel, name: 'demo' });
-  if (options.buildWeb ?? true) await ensureWebBuilt(log);
+  if (options.buildWeb ?? true) await ensureWebBuilt();
   const token = await demoEnrolmentToken(dir);
   const hubConfig = loadHubConfig(
     {},
