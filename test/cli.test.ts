@@ -117,10 +117,14 @@ describe('itda CLI', () => {
 
   it('runs the demo network and stops it cleanly on SIGINT', async () => {
     const dir = await tempDir('itda-cli-demo-');
-    const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir, '--port', '0', '--no-web-build'], {
-      env: { ...process.env, ITDA_LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'demo', '--dir', dir, '--port', '0', '--no-web-build', '--patients', '0'],
+      {
+        env: { ...process.env, ITDA_LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

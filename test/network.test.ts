@@ -48,6 +48,7 @@ const start = (dir: string) =>
     buildWeb: false,
     logLevel: 'silent',
     pollWaitSeconds: 5,
+    patients: 90,
     hub: { siteOfflineAfterSeconds: 2 },
   });
 
@@ -87,6 +88,16 @@ describe('demo network', () => {
       );
       expect(tables?.n).toBe(39);
     }
+  });
+
+  it('generates the demo hospitals their synthetic FHIR exports on first start', async () => {
+    const patients = (site: string) =>
+      fs
+        .readFile(path.join(network.fhirExportDir!, site, 'Patient.ndjson'), 'utf8')
+        .then((t) => t.split('\n').filter(Boolean).length);
+    const counts = await Promise.all(['site-1', 'site-2', 'site-3'].map(patients));
+    expect(counts.every((n) => n > 0)).toBe(true);
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(90);
   });
 
   it('creates each site key with mode 0600', async () => {
@@ -189,9 +200,11 @@ describe('demo network', () => {
 
   it('keeps its state across a restart', async () => {
     const keyBefore = await fs.readFile(path.join(dir, 'site-1', 'site-key.pem'), 'utf8');
+    const truthBefore = (await fs.stat(path.join(dir, 'fhir-export', 'truth', 'model.json'))).mtimeMs;
     await network.stop();
     network = await start(dir);
     expect(await fs.readFile(path.join(dir, 'site-1', 'site-key.pem'), 'utf8')).toBe(keyBefore);
+    expect((await fs.stat(path.join(dir, 'fhir-export', 'truth', 'model.json'))).mtimeMs).toBe(truthBefore);
     const health = await waitFor(
       async () => (await getJson<Health>(`${network.url}/api/health`)).body,
       (h) => h.sites.filter((s) => s.connected).length === 3,

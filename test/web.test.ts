@@ -18,6 +18,7 @@ describe('web UI', () => {
       logLevel: 'silent',
       pollWaitSeconds: 5,
       buildWeb: true,
+      patients: 0,
     });
   });
   afterAll(async () => {

@@ -15,6 +15,8 @@ import { createHub, type Hub } from '../hub/server.ts';
 import { ItdaError } from '../protocol/errors.ts';
 import { loadSiteConfig } from '../site/config.ts';
 import { type SiteNode, startSiteNode } from '../site/node/site-node.ts';
+import { synthesize } from '../synth/synthesize.ts';
+import { createProgress } from './progress.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,12 +36,16 @@ export interface DemoOptions {
   logLevel?: string;
   /** Build the web app when web/dist is missing. */
   buildWeb?: boolean;
+  /** People generated on first start (FHIR exports of the demo hospitals); 0 skips it. */
+  patients?: number;
   /** Tests shorten timings through this. */
   hub?: Partial<HubConfig>;
 }
 
 export interface DemoNetwork {
   url: string;
+  /** Where each demo hospital's FHIR export lives (site-N/), with the ground truth in truth/. */
+  fhirExportDir: string | undefined;
   hub: Hub;
   sites: Map<string, SiteNode>;
   stopSite(id: string): Promise<void>;
@@ -79,12 +85,37 @@ export async function ensureWebBuilt(): Promise<void> {
   });
 }
 
+export const DEMO_PATIENTS = 7500;
+
+/** Generates the demo hospitals' FHIR exports once; later starts reuse them. */
+async function ensureDemoPopulation(out: string, patients: number, sites: number): Promise<void> {
+  try {
+    await fs.access(path.join(out, 'truth', 'model.json'));
+    return;
+  } catch {}
+  process.stderr.write(
+    `Generating ${patients.toLocaleString('en')} synthetic patients for the demo hospitals (first start only)…\n`,
+  );
+  const progress = createProgress('synth', patients, 'people');
+  try {
+    await synthesize(
+      { patients, sites, seed: 'itda-demo', out },
+      { onProgress: (done) => progress.update(done) },
+    );
+  } finally {
+    progress.stop();
+  }
+}
+
 export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwork> {
   const dir = path.resolve(options.dir);
   const logLevel = options.logLevel ?? 'info';
   const log = pino({ level: logLevel, name: 'demo' });
   if (options.buildWeb ?? true) await ensureWebBuilt();
   const token = await demoEnrolmentToken(dir);
+  const fhirExportDir = (options.patients ?? DEMO_PATIENTS) > 0 ? path.join(dir, 'fhir-export') : undefined;
+  if (fhirExportDir)
+    await ensureDemoPopulation(fhirExportDir, options.patients ?? DEMO_PATIENTS, options.sites ?? 3);
   const hubConfig = loadHubConfig(
     {},
     {
@@ -128,6 +159,7 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
   }
   return {
     url,
+    fhirExportDir,
     hub,
     sites,
     async stopSite(id) {
@@ -155,6 +187,9 @@ export function demoBanner(network: DemoNetwork): string {
     `  Web UI     ${network.url}/`,
     `  API docs   ${network.url}/api/docs`,
     `  Health     ${network.url}/api/health`,
+    ...(network.fhirExportDir
+      ? [`  FHIR data  ${network.fhirExportDir}/site-N (synthetic; truth/ is for evaluation only)`]
+      : []),
     '',
     '  Demo accounts (e-mail / password / role):',
     ...accounts,

@@ -8,6 +8,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerHubCommand } from './commands/hub.ts';
 import { registerPlaceholder } from './commands/placeholders.ts';
 import { registerSiteCommand } from './commands/site.ts';
+import { registerSynthCommand } from './commands/synth.ts';
 
 export function buildProgram(): Command {
   const program = new Command('itda')
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerHubCommand(program);
   registerSiteCommand(program);
-  registerPlaceholder(program, 'synth', 'generate a synthetic Korean patient population as FHIR R4');
+  registerSynthCommand(program);
   registerPlaceholder(program, 'ingest', 'load FHIR R4 or OMOP CSV into a site store');
   registerPlaceholder(program, 'vocab', 'load OMOP vocabularies into a site store');
   registerPlaceholder(program, 'cohort', 'count, generate or compile cohort definitions');
