@@ -8,6 +8,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerHubCommand } from './commands/hub.ts';
 import { registerPlaceholder } from './commands/placeholders.ts';
 import { registerSiteCommand } from './commands/site.ts';
+import { registerStoreCommands } from './commands/store.ts';
 import { registerSynthCommand } from './commands/synth.ts';
 
 export function buildProgram(): Command {
@@ -18,10 +19,9 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerDemoCommand(program);
   registerHubCommand(program);
-  registerSiteCommand(program);
+  const site = registerSiteCommand(program);
   registerSynthCommand(program);
-  registerPlaceholder(program, 'ingest', 'load FHIR R4 or OMOP CSV into a site store');
-  registerPlaceholder(program, 'vocab', 'load OMOP vocabularies into a site store');
+  registerStoreCommands(program, site);
   registerPlaceholder(program, 'cohort', 'count, generate or compile cohort definitions');
   registerAuditCommand(program);
   return program;

@@ -38,6 +38,15 @@ const envSchema = z.object({
   ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Just where the site's OMOP store is: for commands that touch the store, not the hub. */
+export function loadSiteStoreConfig(env: NodeJS.ProcessEnv = process.env): {
+  storeUrl: string | undefined;
+  cdmSchema: string;
+} {
+  const e = parseEnv(envSchema.pick({ ITDA_SITE_STORE_URL: true, ITDA_CDM_SCHEMA: true }), env);
+  return { storeUrl: e.ITDA_SITE_STORE_URL, cdmSchema: e.ITDA_CDM_SCHEMA };
+}
+
 export function loadSiteConfig(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,

@@ -29,6 +29,5 @@ export function registerSiteCommand(program: Command): Command {
     );
   registerPlaceholder(site, 'check', 'run data-quality checks on the site store');
   registerPlaceholder(site, 'profile', 'compute the aggregate profile of the site store');
-  registerPlaceholder(site, 'sql', 'run a read-only SQL query on the site store');
   return site;
 }

@@ -1,0 +1,151 @@
+/**
+ * Commands that work on a site's OMOP store directly: `vocab load`, `ingest`, `site sql`.
+ * DuckDB allows one writer: stop the site node (or the demo) before writing to its store.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ItdaError } from '../../protocol/errors.ts';
+import { loadSiteStoreConfig } from '../../site/config.ts';
+import { type DirectoryLoadResult, loadOmopCsv, loadVocabulary } from '../../site/ingest/omop-csv.ts';
+import { DUCKDB_FILE, openSiteStore } from '../../site/store/open.ts';
+import { readOnlyQuery } from '../../site/store/read-only.ts';
+import type { SiteStore } from '../../site/store/store.ts';
+import { createProgress } from '../progress.ts';
+import { action } from '../run.ts';
+
+async function withStore<T>(
+  dir: string,
+  readOnly: boolean,
+  fn: (store: SiteStore) => Promise<T>,
+): Promise<T> {
+  const { storeUrl, cdmSchema } = loadSiteStoreConfig();
+  if (readOnly && !storeUrl && !fs.existsSync(path.join(dir, DUCKDB_FILE))) {
+    throw new ItdaError(
+      'not_found',
+      `no site store in ${dir} (expected ${DUCKDB_FILE}; run the site or load data first)`,
+    );
+  }
+  const store = await openSiteStore({ dir, url: storeUrl, cdmSchema, readOnly });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Prints rows as an aligned text table. */
+export function formatTable(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(no rows)\n';
+  const columns = Object.keys(rows[0]!);
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n')}\n`;
+}
+
+function printLoad(result: DirectoryLoadResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    formatTable(
+      result.tables.map((t) => ({
+        table: t.table,
+        file: path.basename(t.file),
+        'rows read': t.rowsRead,
+        'rows added': t.rowsAdded,
+        quarantined: t.quarantined,
+      })),
+    ),
+  );
+  for (const f of result.failed) process.stdout.write(`refused ${f.file}: ${f.reason}\n`);
+  if (result.ignoredFiles.length)
+    process.stdout.write(`not a CDM table, ignored: ${result.ignoredFiles.join(', ')}\n`);
+  process.stdout.write(
+    `${result.quarantined} rows quarantined${result.quarantined ? ' (see quarantine/)' : ''}\n`,
+  );
+}
+
+function bytesProgress(label: string) {
+  const progress = createProgress(label, 0, 'bytes');
+  return {
+    onProgress: (done: number, total: number) => {
+      progress.setTotal(total);
+      progress.update(done);
+    },
+    stop: () => progress.stop(),
+  };
+}
+
+export function registerStoreCommands(program: Command, site: Command): void {
+  program
+    .command('vocab')
+    .description('OMOP vocabularies in the site store')
+    .command('load')
+    .description("load vocabulary tables (Athena's download, or the CSV layout of an OMOP export) in bulk")
+    .requiredOption('--site <dir>', "the site's directory")
+    .option('--json', 'print the result as JSON')
+    .argument('<vocabdir>', 'folder with CONCEPT.csv, CONCEPT_RELATIONSHIP.csv, …')
+    .action(
+      action(async (vocabDir: string, options: { site: string; json?: boolean }) => {
+        const progress = bytesProgress('vocab');
+        const result = await withStore(options.site, false, (store) =>
+          loadVocabulary(store, vocabDir, {
+            quarantineDir: path.join(options.site, 'quarantine'),
+            onProgress: progress.onProgress,
+          }),
+        ).finally(progress.stop);
+        printLoad(result, options.json ?? false);
+      }),
+    );
+
+  program
+    .command('ingest')
+    .description(
+      'load data into a site store: an OMOP CDM v5.4 CSV set (--omop-csv); FHIR R4 files are not available yet',
+    )
+    .requiredOption('--site <dir>', "the site's directory")
+    .option('--omop-csv <dir>', 'an existing OMOP CDM v5.4 CSV set, loaded as it is (vocabulary included)')
+    .option('--json', 'print the result as JSON')
+    .argument('[paths...]', 'FHIR R4 NDJSON files, Bundles or folders')
+    .action(
+      action(async (paths: string[], options: { site: string; omopCsv?: string; json?: boolean }) => {
+        if (!options.omopCsv) {
+          throw new ItdaError(
+            'unsupported',
+            paths.length
+              ? 'FHIR ingest is not available yet in this version of Itda; load an OMOP CSV set with --omop-csv'
+              : 'nothing to ingest: give --omop-csv DIR',
+          );
+        }
+        const progress = bytesProgress('ingest');
+        const result = await withStore(options.site, false, (store) =>
+          loadOmopCsv(store, options.omopCsv!, {
+            quarantineDir: path.join(options.site, 'quarantine'),
+            onProgress: progress.onProgress,
+          }),
+        ).finally(progress.stop);
+        printLoad(result, options.json ?? false);
+      }),
+    );
+
+  site
+    .command('sql')
+    .description('run a read-only SQL query on the site store (writes are refused)')
+    .requiredOption('--site <dir>', "the site's directory")
+    .option('--json', 'print rows as JSON')
+    .argument('<sql>', 'the query, e.g. "SELECT count(*) FROM cdm.person"')
+    .action(
+      action(async (sql: string, options: { site: string; json?: boolean }) => {
+        const rows = await withStore(options.site, true, (store) => readOnlyQuery(store, sql));
+        process.stdout.write(options.json ? `${JSON.stringify(rows)}\n` : formatTable(rows));
+      }),
+    );
+}
