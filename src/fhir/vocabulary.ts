@@ -118,7 +118,9 @@ export function resolveCodeableConcept(
     const index = priority.indexOf(vocabularyOf(c.system) ?? '');
     return index === -1 ? priority.length : index;
   };
-  const ordered = codings.map((coding, order) => ({ coding, order })).sort((a, b) => rank(a.coding) - rank(b.coding) || a.order - b.order);
+  const ordered = codings
+    .map((coding, order) => ({ coding, order }))
+    .sort((a, b) => rank(a.coding) - rank(b.coding) || a.order - b.order);
   let firstKnown: ResolvedCode | undefined;
   for (const { coding } of ordered) {
     const resolved = resolveCoding(coding, lookup);
@@ -145,7 +147,10 @@ export function resolveCoding(coding: Coding, lookup: ConceptLookup): ResolvedCo
  * The concept for a coded answer (`value_as_concept_id`): the first coding's standard
  * target, the lowest concept_id when it maps to several; undefined when it maps to none.
  */
-export function valueConcept(concept: CodeableConcept | undefined, lookup: ConceptLookup): number | undefined {
+export function valueConcept(
+  concept: CodeableConcept | undefined,
+  lookup: ConceptLookup,
+): number | undefined {
   const coding = concept?.coding?.find((c) => typeof c?.code === 'string');
   if (!coding) return undefined;
   const targets = resolveCoding(coding, lookup).targets;
