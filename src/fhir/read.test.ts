@@ -33,9 +33,9 @@ describe('FHIR readers', () => {
     expect(counts.Patient).toBeGreaterThanOrEqual(68);
     // urn:uuid references now point at Type/id.
     const condition = items.find((i) => i.kind === 'resource' && i.resource.resourceType === 'Condition');
-    expect(
-      (condition as { resource: { subject: { reference: string } } }).resource.subject.reference,
-    ).toMatch(/^Patient\//);
+    const subject =
+      condition?.kind === 'resource' ? (condition.resource.subject as { reference: string }) : undefined;
+    expect(subject?.reference).toMatch(/^Patient\//);
   });
 
   it('reads gzip NDJSON and reports bad lines with file and line, going on after them', async () => {

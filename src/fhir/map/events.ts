@@ -116,7 +116,9 @@ export function routeEvent(
   out: RowCollector,
 ): { table: EventTable; id: number }[] {
   const targets: (ConceptInfo | null)[] =
-    event.code.targets.length > 0 ? [...event.code.targets].sort((a, b) => a.concept_id - b.concept_id) : [null];
+    event.code.targets.length > 0
+      ? [...event.code.targets].sort((a, b) => a.concept_id - b.concept_id)
+      : [null];
   const emitted: { table: EventTable; id: number }[] = [];
   targets.forEach((target, index) => {
     const substance = event.substanceAs && target && isSubstance(target);
