@@ -68,7 +68,7 @@ describe('itda CLI', () => {
     expect(itda(['site', 'run', '--help']).stdout).toMatch(/--site <dir>/);
   });
 
-  it.each([['cohort'], ['site', 'check']])(
+  it.each([['cohort'], ['site', 'profile']])(
     'placeholder %s says it is not available and exits non-zero',
     (...args) => {
       const run = itda(args);

@@ -27,7 +27,6 @@ export function registerSiteCommand(program: Command): Command {
         await untilSignal(() => node.stop());
       }),
     );
-  registerPlaceholder(site, 'check', 'run data-quality checks on the site store');
   registerPlaceholder(site, 'profile', 'compute the aggregate profile of the site store');
   return site;
 }

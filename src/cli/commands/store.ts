@@ -8,6 +8,8 @@ import type { Command } from 'commander';
 import { ItdaError } from '../../protocol/errors.ts';
 import { loadSiteStoreConfig } from '../../site/config.ts';
 import { type DirectoryLoadResult, loadOmopCsv, loadVocabulary } from '../../site/ingest/omop-csv.ts';
+import { qualityReportHtml } from '../../site/quality/html.ts';
+import { runQualityChecks } from '../../site/quality/run.ts';
 import { DUCKDB_FILE, openSiteStore } from '../../site/store/open.ts';
 import { readOnlyQuery } from '../../site/store/read-only.ts';
 import type { SiteStore } from '../../site/store/store.ts';
@@ -133,6 +135,68 @@ export function registerStoreCommands(program: Command, site: Command): void {
           }),
         ).finally(progress.stop);
         printLoad(result, options.json ?? false);
+      }),
+    );
+
+  site
+    .command('check')
+    .description('run the OHDSI Data Quality Dashboard checks on the site store')
+    .requiredOption('--site <dir>', "the site's directory")
+    .option('--json', 'print the whole report as JSON')
+    .option('--html <file>', 'also write the report as an HTML page')
+    .action(
+      action(async (options: { site: string; json?: boolean; html?: string }) => {
+        const progress = createProgress('checks', 0, 'checks');
+        const report = await withStore(options.site, true, (store) =>
+          runQualityChecks(store, {
+            onProgress: (done, total) => {
+              progress.setTotal(total);
+              progress.update(done);
+            },
+          }),
+        ).finally(() => progress.stop());
+        if (options.html)
+          fs.writeFileSync(
+            options.html,
+            qualityReportHtml(report, `Data quality · ${path.basename(path.resolve(options.site))}`),
+          );
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        const o = report.overall;
+        process.stdout.write(
+          formatTable(
+            report.byCategory.map((c) => ({
+              context: c.context,
+              category: c.category,
+              passed: c.passed,
+              failed: c.failed,
+              'not applicable': c.notApplicable,
+              '% passed': c.percentPassed ?? '',
+            })),
+          ),
+        );
+        process.stdout.write(
+          `\n${o.run} checks: ${o.passed} passed, ${o.failed} failed, ${o.notApplicable} not applicable, ${o.errors} errors — ${o.percentPassed ?? '–'} % passed\n`,
+        );
+        const failing = report.checks.filter((c) => c.status === 'failed').slice(0, 20);
+        if (failing.length) {
+          process.stdout.write('\nFailing checks (first 20; --json or --html for all):\n');
+          process.stdout.write(
+            formatTable(
+              failing.map((c) => ({
+                check: c.checkName,
+                table: c.cdmTableName,
+                field: c.cdmFieldName ?? '',
+                concept: c.conceptId ?? '',
+                violated: c.numViolatedRows,
+                '% violated': c.pctViolatedRows === null ? '' : (c.pctViolatedRows * 100).toFixed(2),
+                'threshold %': c.thresholdPercent,
+              })),
+            ),
+          );
+        }
       }),
     );
 
