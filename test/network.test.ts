@@ -100,6 +100,25 @@ describe('demo network', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(90);
   });
 
+  it('has each site publish its quality report and profile to the hub', async () => {
+    await Promise.all([...network.sites.values()].map((site) => site.reportsPublished()));
+    for (const id of ['site-1', 'site-2', 'site-3']) {
+      const quality = await getJson<{ report: { overall: { run: number } } }>(
+        `${network.url}/api/sites/${id}/quality`,
+        {
+          headers: { cookie },
+        },
+      );
+      expect(quality.status).toBe(200);
+      expect(quality.body.report.overall.run).toBeGreaterThan(1000);
+      const profile = await getJson<{ report: { analyses: { analysisId: number }[] } }>(
+        `${network.url}/api/sites/${id}/profile`,
+        { headers: { cookie } },
+      );
+      expect(profile.body.report.analyses.map((a) => a.analysisId)).toContain(401);
+    }
+  });
+
   it('creates each site key with mode 0600', async () => {
     for (const id of ['site-1', 'site-2', 'site-3']) {
       const stat = await fs.stat(path.join(dir, id, 'site-key.pem'));

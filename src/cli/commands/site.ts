@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { loadSiteConfig } from '../../site/config.ts';
 import { startSiteNode } from '../../site/node/site-node.ts';
 import { action, untilSignal } from '../run.ts';
-import { registerPlaceholder } from './placeholders.ts';
 
 export function registerSiteCommand(program: Command): Command {
   const site = program.command('site').description('run and inspect a site node (one hospital)');
@@ -27,6 +26,5 @@ export function registerSiteCommand(program: Command): Command {
         await untilSignal(() => node.stop());
       }),
     );
-  registerPlaceholder(site, 'profile', 'compute the aggregate profile of the site store');
   return site;
 }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ItdaError } from '../../protocol/errors.ts';
 import { loadSiteStoreConfig } from '../../site/config.ts';
 import { type DirectoryLoadResult, loadOmopCsv, loadVocabulary } from '../../site/ingest/omop-csv.ts';
+import { computeProfile } from '../../site/profile/profile.ts';
 import { qualityReportHtml } from '../../site/quality/html.ts';
 import { runQualityChecks } from '../../site/quality/run.ts';
 import { DUCKDB_FILE, openSiteStore } from '../../site/store/open.ts';
@@ -193,6 +194,34 @@ export function registerStoreCommands(program: Command, site: Command): void {
                 violated: c.numViolatedRows,
                 '% violated': c.pctViolatedRows === null ? '' : (c.pctViolatedRows * 100).toFixed(2),
                 'threshold %': c.thresholdPercent,
+              })),
+            ),
+          );
+        }
+      }),
+    );
+
+  site
+    .command('profile')
+    .description('an Achilles-style profile of the site store (counts from 1 to 9 shown as "<10")')
+    .requiredOption('--site <dir>', "the site's directory")
+    .option('--json', 'print the whole profile as JSON')
+    .action(
+      action(async (options: { site: string; json?: boolean }) => {
+        const profile = await withStore(options.site, true, (store) => computeProfile(store));
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(profile, null, 2)}\n`);
+          return;
+        }
+        for (const id of [1, 2, 3, 201, 401, 701, 1801]) {
+          const analysis = profile.analyses.find((a) => a.analysisId === id);
+          if (!analysis) continue;
+          process.stdout.write(`\n${analysis.analysisId} ${analysis.name}\n`);
+          process.stdout.write(
+            formatTable(
+              analysis.rows.slice(0, 10).map((r) => ({
+                ...Object.fromEntries(analysis.stratumNames.map((n, i) => [n, r.strata[i]])),
+                count: r.count,
               })),
             ),
           );

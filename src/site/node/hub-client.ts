@@ -14,7 +14,7 @@ export class HubClient {
   ) {}
 
   async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     pathAndQuery: string,
     body?: unknown,
     signal?: AbortSignal,

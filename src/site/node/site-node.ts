@@ -8,6 +8,8 @@ import pino from 'pino';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { RegistrationReply, SignedTask, SiteStatus } from '../../protocol/wire.ts';
 import type { SiteConfig } from '../config.ts';
+import { computeProfile } from '../profile/profile.ts';
+import { runQualityChecks } from '../quality/run.ts';
 import { openSiteStore } from '../store/open.ts';
 import type { SiteStore } from '../store/store.ts';
 import { HubClient } from './hub-client.ts';
@@ -23,6 +25,7 @@ export interface SiteNodeState {
   connected: boolean;
   lastError: string | undefined;
   tasksRun: number;
+  reportsPublishedAt: string | undefined;
 }
 
 export interface SiteNode {
@@ -31,6 +34,8 @@ export interface SiteNode {
   store: SiteStore;
   /** Resolves once the node is registered and approved. */
   ready: Promise<void>;
+  /** Resolves once the first quality and profile reports were sent (or failed). */
+  reportsPublished(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +61,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
     connected: false,
     lastError: undefined,
     tasksRun: 0,
+    reportsPublishedAt: undefined,
   };
   const abort = new AbortController();
   let markReady!: () => void;
@@ -93,6 +99,24 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
     return reply.hubPublicKey;
   }
 
+  let reportsPublished: Promise<void> | undefined;
+  /** Quality checks and the profile of what the site holds: only aggregates go to the hub. */
+  async function publishReports(): Promise<void> {
+    try {
+      const quality = await runQualityChecks(store);
+      await client.request('PUT', `/api/sites/${config.siteId}/quality`, quality);
+      const profile = await computeProfile(store);
+      await client.request('PUT', `/api/sites/${config.siteId}/profile`, profile);
+      state.reportsPublishedAt = new Date().toISOString();
+      log.info(
+        { checks: quality.overall.run, passed: quality.overall.percentPassed },
+        'quality and profile published',
+      );
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'quality and profile not published');
+    }
+  }
+
   async function loop(): Promise<void> {
     let hubKey: string | undefined;
     while (!abort.signal.aborted) {
@@ -106,6 +130,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
           }
           log.info({ hub: config.hubUrl }, 'registered and approved');
           markReady();
+          reportsPublished ??= publishReports();
         }
         const reply = await client.request<{ tasks: SignedTask[] }>(
           'GET',
@@ -154,9 +179,11 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
     state,
     store,
     ready,
+    reportsPublished: () => reportsPublished ?? Promise.resolve(),
     async stop() {
       abort.abort();
       await running;
+      await reportsPublished;
       await store.close();
     },
   };
