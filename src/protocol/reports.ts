@@ -98,6 +98,8 @@ export const profileReportSchema = z.object({
   generatedAt: z.string().datetime(),
   /** Counts in (0, minCellCount) were replaced by "<10" before leaving the site. */
   minCellCount: z.number().int().min(10),
+  /** concept_id → concept_name for every concept the analyses mention. */
+  concepts: z.record(z.string(), z.string()),
   analyses: z.array(profileAnalysisSchema),
   distributions: z.array(profileDistributionSchema),
 });

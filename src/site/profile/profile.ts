@@ -64,11 +64,13 @@ function countAnalyses(s: string): Record<number, string> {
     [base + 1]: `SELECT ${concept} AS s1, count(*) AS n FROM ${s}.${table} GROUP BY 1`,
     [base + 2]:
       `SELECT ${concept} AS s1, ${month(date)} AS s2, count(DISTINCT person_id) AS n FROM ${s}.${table} GROUP BY 1, 2`,
+    [base + 20]: `SELECT ${month(date)} AS s1, count(*) AS n FROM ${s}.${table} GROUP BY 1`,
   });
   return {
     1: `SELECT count(*) AS n FROM ${s}.person`,
     2: `SELECT gender_concept_id AS s1, count(*) AS n FROM ${s}.person GROUP BY 1`,
     3: `SELECT year_of_birth AS s1, count(*) AS n FROM ${s}.person GROUP BY 1`,
+    10: `SELECT year_of_birth AS s1, gender_concept_id AS s2, count(*) AS n FROM ${s}.person GROUP BY 1, 2`,
     101: `SELECT CAST(EXTRACT(YEAR FROM op.first_start) AS INTEGER) - p.year_of_birth AS s1, count(*) AS n
             FROM ${s}.person p JOIN (SELECT person_id, min(observation_period_start_date) AS first_start
             FROM ${s}.observation_period GROUP BY person_id) op ON op.person_id = p.person_id GROUP BY 1`,
@@ -126,11 +128,30 @@ export async function computeProfile(
             percentile_cont(0.9) WITHIN GROUP (ORDER BY value_as_number) AS p90
        FROM ${s}.measurement WHERE value_as_number IS NOT NULL GROUP BY 1, 2`,
   );
+  // Names of the concepts the profile mentions, so the hub can label them without a vocabulary.
+  const ids = new Set<number>();
+  for (const a of analyses) {
+    a.stratumNames.forEach((name, i) => {
+      if (name.endsWith('concept_id')) for (const r of a.rows) if (r.strata[i]) ids.add(Number(r.strata[i]));
+    });
+  }
+  for (const r of distRows)
+    for (const v of [r.s1, r.s2]) if (v !== null && v !== undefined) ids.add(Number(v));
+  const concepts: Record<string, string> = {};
+  const idList = [...ids].filter(Number.isFinite);
+  for (let i = 0; i < idList.length; i += 1000) {
+    const chunk = idList.slice(i, i + 1000);
+    const named = await store.all<{ concept_id: number; concept_name: string }>(
+      `SELECT concept_id, concept_name FROM ${s}.concept WHERE concept_id IN (${chunk.join(', ')})`,
+    );
+    for (const c of named) concepts[String(c.concept_id)] = c.concept_name;
+  }
   const stat = (v: number | null | undefined) =>
     v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 1000;
   return {
     generatedAt: (options.now ?? new Date()).toISOString(),
     minCellCount: minCell,
+    concepts,
     analyses,
     distributions: [
       {
