@@ -2,10 +2,14 @@
  * The web UI in a real browser against the demo network.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
+import { loadOmopCsv } from '../src/site/ingest/omop-csv.ts';
 import { withPage } from './support/browser.ts';
 import { tempDir } from './support/hub.ts';
+
+const EUNOMIA = path.resolve(import.meta.dirname, '../../shared/data/eunomia-synthea27nj-5.4');
 
 describe('web UI', () => {
   let dir: string;
@@ -20,6 +24,11 @@ describe('web UI', () => {
       buildWeb: true,
       patients: 0,
     });
+    // Give one hospital real OMOP data (Eunomia), as a site with an existing OMOP database would have.
+    const site = network.sites.get('site-1')!;
+    await site.reportsPublished();
+    await loadOmopCsv(site.store, EUNOMIA, { quarantineDir: path.join(dir, 'quarantine') });
+    await site.publishReports();
   });
   afterAll(async () => {
     await network?.stop();
@@ -57,6 +66,25 @@ describe('web UI', () => {
       await expect.poll(() => rows.first().textContent()).toContain('Connected');
       expect(await page.locator('html').getAttribute('lang')).toBe('en');
       await page.screenshot({ path: `${dir}/dashboard.png`, fullPage: true });
+
+      // A site page: its published quality report and profile.
+      await page.getByRole('link', { name: /Seoul Haneul/ }).click();
+      await page.waitForURL('**/sites/site-1');
+      await expect
+        .poll(() => page.getByTestId('profile-persons').textContent(), { timeout: 15_000 })
+        .toBe('Persons: 28');
+      expect(
+        Number((await page.getByTestId('quality-percent').textContent())!.replace('%', '')),
+      ).toBeGreaterThan(50);
+      expect(await page.getByTestId('quality-category').count()).toBeGreaterThanOrEqual(3);
+      const failing = await page.getByTestId('failing-check').count();
+      expect(failing).toBeGreaterThan(0);
+      await page.getByLabel('Search').fill('isForeignKey');
+      await expect.poll(() => page.getByTestId('failing-check').count()).toBeLessThan(failing);
+      for (const chart of ['chart-pyramid', 'chart-over-time', 'chart-conditions']) {
+        expect(await page.getByTestId(chart).locator('canvas').count(), chart).toBe(1);
+      }
+      await page.screenshot({ path: `${dir}/site.png`, fullPage: true });
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL('**/login');

@@ -5,6 +5,7 @@ import { ApiError, api } from './api.ts';
 import { type Language, useI18n } from './i18n.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
+import { SitePage } from './pages/SitePage.tsx';
 import { navigate, usePath } from './router.ts';
 
 export function LanguageSwitch() {
@@ -78,7 +79,11 @@ export function App() {
         </Group>
       </AppShell.Header>
       <AppShell.Main>
-        <DashboardPage />
+        {path.startsWith('/sites/') ? (
+          <SitePage siteId={decodeURIComponent(path.slice('/sites/'.length))} />
+        ) : (
+          <DashboardPage />
+        )}
       </AppShell.Main>
     </AppShell>
   );

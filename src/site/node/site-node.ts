@@ -36,6 +36,8 @@ export interface SiteNode {
   ready: Promise<void>;
   /** Resolves once the first quality and profile reports were sent (or failed). */
   reportsPublished(): Promise<void>;
+  /** Recomputes the quality report and profile and sends them (after new data is loaded). */
+  publishReports(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -180,6 +182,10 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
     store,
     ready,
     reportsPublished: () => reportsPublished ?? Promise.resolve(),
+    publishReports: () => {
+      reportsPublished = (reportsPublished ?? Promise.resolve()).then(publishReports);
+      return reportsPublished;
+    },
     async stop() {
       abort.abort();
       await running;

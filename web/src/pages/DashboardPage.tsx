@@ -1,8 +1,21 @@
-import { Alert, Badge, Card, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Card,
+  Group,
+  Loader,
+  SimpleGrid,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import type { HealthSite } from '../../../src/protocol/wire.ts';
 import { api } from '../api.ts';
 import { type MessageKey, useI18n } from '../i18n.tsx';
+import { navigate } from '../router.ts';
 
 function useAgo() {
   const { t } = useI18n();
@@ -20,7 +33,17 @@ function SiteRow({ site }: { site: HealthSite }) {
   const ago = useAgo();
   return (
     <Table.Tr data-testid="site-row" data-site-id={site.id} data-connected={String(site.connected)}>
-      <Table.Td>{site.name}</Table.Td>
+      <Table.Td>
+        <Anchor
+          href={`/sites/${site.id}`}
+          onClick={(e) => {
+            e.preventDefault();
+            navigate(`/sites/${site.id}`);
+          }}
+        >
+          {site.name}
+        </Anchor>
+      </Table.Td>
       <Table.Td>
         <Text ff="monospace" size="sm">
           {site.id}
