@@ -31,29 +31,37 @@ export const DERIVED_NAMESPACES = {
  * keeps its own, persistent one behind the same interface.
  */
 export class InMemoryIdAllocator implements IdAllocator {
-  readonly #ids = new Map<string, number>();
+  // One map per namespace: the key strings come straight from the resources, so no
+  // composite string is built (and hashed) on every call.
+  readonly #ids = new Map<string, Map<string, number>>();
   #next: number;
+  #size = 0;
 
   constructor(firstId = 1) {
     this.#next = firstId;
   }
 
   idFor(namespace: string, key: string): number {
-    const composite = `${namespace}\u0000${key}`;
-    let id = this.#ids.get(composite);
+    let keys = this.#ids.get(namespace);
+    if (keys === undefined) {
+      keys = new Map();
+      this.#ids.set(namespace, keys);
+    }
+    let id = keys.get(key);
     if (id === undefined) {
       id = this.#next++;
-      this.#ids.set(composite, id);
+      keys.set(key, id);
+      this.#size++;
     }
     return id;
   }
 
   /** The id already given to a key, without allocating one. */
   peek(namespace: string, key: string): number | undefined {
-    return this.#ids.get(`${namespace}\u0000${key}`);
+    return this.#ids.get(namespace)?.get(key);
   }
 
   get size(): number {
-    return this.#ids.size;
+    return this.#size;
   }
 }

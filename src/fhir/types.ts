@@ -103,7 +103,8 @@ export type QuarantineReason =
   | 'impossible_date'
   | 'missing_code'
   | 'unresolved_medication'
-  | 'unreadable_file';
+  | 'unreadable_file'
+  | 'mapping_error';
 
 /** Deliberately not loaded: not an event (status), or a resource type OMOP has no table for. */
 export type SkipReason = 'excluded_status' | 'not_mapped_type' | 'no_content';

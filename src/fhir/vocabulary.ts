@@ -85,15 +85,23 @@ export interface ResolvedCode {
  * The standard concepts a source concept maps to: its valid "Maps to" targets that are
  * standard, or itself when it is standard and the vocabulary lists no self-mapping.
  */
-export function standardTargets(source: ConceptInfo, lookup: ConceptLookup): ConceptInfo[] {
-  const targets = lookup.mapsTo(source.concept_id).filter((c) => c.standard_concept === 'S');
+export function standardTargets(source: ConceptInfo, lookup: ConceptLookup): readonly ConceptInfo[] {
+  const mapped = lookup.mapsTo(source.concept_id);
+  // The common case, a single (often self-) mapping, needs no copy.
+  if (mapped.length === 1 && mapped[0]!.standard_concept === 'S') return mapped;
+  const targets = mapped.filter(isStandard);
   if (targets.length > 0) return dedupe(targets);
   return source.standard_concept === 'S' && !source.invalid_reason ? [source] : [];
 }
 
+function isStandard(concept: ConceptInfo): boolean {
+  return concept.standard_concept === 'S';
+}
+
 function dedupe(concepts: ConceptInfo[]): ConceptInfo[] {
-  const seen = new Set<number>();
-  return concepts.filter((c) => (seen.has(c.concept_id) ? false : (seen.add(c.concept_id), true)));
+  const byId = new Map<number, ConceptInfo>();
+  for (const concept of concepts) if (!byId.has(concept.concept_id)) byId.set(concept.concept_id, concept);
+  return [...byId.values()];
 }
 
 /**
@@ -107,20 +115,18 @@ export function resolveCodeableConcept(
   lookup: ConceptLookup,
   priority: readonly string[] = [],
 ): ResolvedCode | undefined {
-  const codings = (Array.isArray(concept?.coding) ? concept.coding : []).filter(
-    (c): c is Coding => typeof c?.code === 'string' && c.code !== '',
-  );
+  const codings: Coding[] = [];
+  if (Array.isArray(concept?.coding)) {
+    for (const c of concept.coding) if (typeof c?.code === 'string' && c.code !== '') codings.push(c);
+  }
   if (codings.length === 0) {
     const text = typeof concept?.text === 'string' && concept.text !== '' ? concept.text : null;
     return text === null ? undefined : { coding: null, sourceValue: text, sourceConceptId: 0, targets: [] };
   }
-  const rank = (c: Coding) => {
-    const index = priority.indexOf(vocabularyOf(c.system) ?? '');
-    return index === -1 ? priority.length : index;
-  };
+  if (codings.length === 1) return resolveCoding(codings[0]!, lookup);
   const ordered = codings
-    .map((coding, order) => ({ coding, order }))
-    .sort((a, b) => rank(a.coding) - rank(b.coding) || a.order - b.order);
+    .map((coding, order) => ({ coding, order, rank: vocabularyRank(coding, priority) }))
+    .sort((a, b) => a.rank - b.rank || a.order - b.order);
   let firstKnown: ResolvedCode | undefined;
   for (const { coding } of ordered) {
     const resolved = resolveCoding(coding, lookup);
@@ -128,6 +134,11 @@ export function resolveCodeableConcept(
     if (!firstKnown && resolved.sourceConceptId !== 0) firstKnown = resolved;
   }
   return firstKnown ?? resolveCoding(ordered[0]!.coding, lookup);
+}
+
+function vocabularyRank(coding: Coding, priority: readonly string[]): number {
+  const index = priority.indexOf(vocabularyOf(coding.system) ?? '');
+  return index === -1 ? priority.length : index;
 }
 
 /** One coding → source concept → standard targets. */
@@ -193,6 +204,7 @@ export class InMemoryConceptLookup implements ConceptLookup {
   readonly #byId = new Map<number, ConceptInfo>();
   readonly #byCode = new Map<string, ConceptInfo>();
   readonly #mapsTo = new Map<number, number[]>();
+  readonly #mapsToConcepts = new Map<number, ConceptInfo[]>();
   readonly #towardIngredient = new Map<number, number[]>();
   readonly #ancestors = new Map<number, number[]>();
 
@@ -219,10 +231,16 @@ export class InMemoryConceptLookup implements ConceptLookup {
   }
 
   mapsTo(conceptId: number): readonly ConceptInfo[] {
-    return (this.#mapsTo.get(conceptId) ?? []).flatMap((id) => {
-      const concept = this.#byId.get(id);
-      return concept ? [concept] : [];
-    });
+    let targets = this.#mapsToConcepts.get(conceptId);
+    if (targets === undefined) {
+      targets = [];
+      for (const id of this.#mapsTo.get(conceptId) ?? []) {
+        const concept = this.#byId.get(id);
+        if (concept) targets.push(concept);
+      }
+      this.#mapsToConcepts.set(conceptId, targets);
+    }
+    return targets;
   }
 
   concept(conceptId: number): ConceptInfo | undefined {

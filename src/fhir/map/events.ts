@@ -8,7 +8,7 @@
  */
 import type { OmopDate } from '../datetime.ts';
 import { DERIVED_NAMESPACES } from '../ids.ts';
-import type { OmopTable, OmopValue } from '../types.ts';
+import type { OmopValue } from '../types.ts';
 import type { ConceptInfo, ResolvedCode } from '../vocabulary.ts';
 import { cut, type MappingContext, type RowCollector } from './shared.ts';
 
@@ -78,7 +78,7 @@ export interface ClinicalEvent {
   resourceType: string;
   resourceId: string;
   /** Distinguishes several events of one resource (`component/0`). */
-  part?: string;
+  part?: string | undefined;
   personId: number;
   visitId: number | null;
   providerId: number | null;
@@ -91,7 +91,7 @@ export interface ClinicalEvent {
   /** Keep the default table whatever the domain (imaging procedures, specimens). */
   fixedTable?: boolean;
   value?: EventValue;
-  qualifierSourceValue?: string;
+  qualifierSourceValue?: string | undefined;
   conditionStatus?: { conceptId: number; sourceValue: string | null };
   drug?: DrugDetails;
   device?: { uniqueDeviceId?: string; productionId?: string };
@@ -115,27 +115,28 @@ export function routeEvent(
   context: MappingContext,
   out: RowCollector,
 ): { table: EventTable; id: number }[] {
-  const targets: (ConceptInfo | null)[] =
-    event.code.targets.length > 0
-      ? [...event.code.targets].sort((a, b) => a.concept_id - b.concept_id)
-      : [null];
+  const found = event.code.targets;
+  const targets: readonly (ConceptInfo | null)[] =
+    found.length === 0 ? [null] : found.length === 1 ? found : [...found].sort(byConceptId);
   const emitted: { table: EventTable; id: number }[] = [];
-  targets.forEach((target, index) => {
-    const substance = event.substanceAs && target && isSubstance(target);
-    const table: EventTable = substance
-      ? 'observation'
-      : event.fixedTable || !target
-        ? event.defaultTable
-        : (DOMAIN_TABLE[target.domain_id] ?? event.defaultTable);
+  for (let index = 0; index < targets.length; index++) {
+    const target = targets[index]!;
+    const substance = event.substanceAs !== undefined && target !== null && isSubstance(target);
+    let table: EventTable = event.defaultTable;
+    if (substance) table = 'observation';
+    else if (target && !event.fixedTable) table = DOMAIN_TABLE[target.domain_id] ?? event.defaultTable;
     const id = eventRowId(event, index, context);
     const conceptId = substance ? event.substanceAs!.observationConceptId : (target?.concept_id ?? 0);
-    const valueOverride = substance ? { ...event.value, conceptId: target.concept_id } : event.value;
-    const row = buildEventRow(table, { ...event, value: valueOverride }, id, conceptId);
-    out.add(table, row);
+    const value = substance ? { ...event.value, conceptId: target.concept_id } : event.value;
+    out.add(table, buildEventRow(table, event, value, id, conceptId));
     if (conceptId === 0) out.reportUnmapped(table, CONCEPT_COLUMN[table], event.code);
     emitted.push({ table, id });
-  });
+  }
   return emitted;
+}
+
+function byConceptId(a: ConceptInfo, b: ConceptInfo): number {
+  return a.concept_id - b.concept_id;
 }
 
 /** The first row of a resource takes the resource's own id; the others get derived ids. */
@@ -158,10 +159,11 @@ const n = <T>(value: T | undefined): T | null => (value === undefined ? null : v
 function buildEventRow(
   table: EventTable,
   event: ClinicalEvent,
+  value: EventValue | undefined,
   id: number,
   conceptId: number,
 ): Record<string, OmopValue> {
-  const { start, end, value, code } = event;
+  const { start, end, code } = event;
   const sourceValue = cut(code.sourceValue, 50);
   const sourceConceptId = code.sourceConceptId;
   switch (table) {
@@ -327,6 +329,3 @@ function buildEventRow(
     }
   }
 }
-
-/** Tables an event can land in, for callers that group by table. */
-export const EVENT_TABLES: readonly OmopTable[] = Object.keys(CONCEPT_COLUMN) as EventTable[];

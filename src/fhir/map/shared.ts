@@ -86,7 +86,7 @@ export function requireId(resource: FhirResource): string {
 /** The person a resource is about; quarantines `missing_subject` when there is none. */
 export function requirePerson(context: MappingContext, reference: unknown, path: string): number {
   const key = parseReference(reference, 'Patient');
-  if (!key || key.resourceType !== 'Patient') {
+  if (key?.resourceType !== 'Patient') {
     throw quarantine('missing_subject', `${path} does not reference a Patient`);
   }
   return context.ids.idFor('Patient', key.id);

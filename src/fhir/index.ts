@@ -1,0 +1,14 @@
+export * from './datetime.ts';
+export * from './derive.ts';
+export * from './ids.ts';
+export { attachmentText } from './map/documents.ts';
+export { DRUG_TYPE_CONCEPT } from './map/drugs.ts';
+export { ENCOUNTER_CLASS_VISIT } from './map/encounter.ts';
+export { CONCEPT_COLUMN, type EventTable } from './map/events.ts';
+export * from './mapper.ts';
+export * from './readers.ts';
+export * from './references.ts';
+export * from './report.ts';
+export * from './resource-types.ts';
+export * from './types.ts';
+export * from './vocabulary.ts';

@@ -1,0 +1,246 @@
+/**
+ * Readers for FHIR R4 exports: Bulk Data NDJSON (https://hl7.org/fhir/uv/bulkdata/, one
+ * resource per line, `*.ndjson` or `*.ndjson.gz`) read line by line so memory stays flat
+ * whatever the file size; and Bundles (http://hl7.org/fhir/R4/bundle.html: transaction,
+ * batch, collection, searchset, document) in `*.json` / `*.json.gz`, one file in memory at a
+ * time, yielding each entry's resource.
+ *
+ * Bad input never throws out of the iterator: a malformed line, a resource without
+ * resourceType or an unreadable file is yielded as a quarantine item and reading goes on.
+ */
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
+import { ItdaError } from '../protocol/errors.ts';
+import type { FhirResource } from './types.ts';
+
+/** A resource read from a file. */
+export interface ReadResource {
+  kind: 'resource';
+  file: string;
+  /** NDJSON: the 1-based line. Bundle: the 1-based entry number (`Bundle.entry[line − 1]`). 0: a file holding one resource. */
+  line: number;
+  resource: FhirResource;
+}
+
+/** Input that is not a readable resource. */
+export interface ReadQuarantine {
+  kind: 'quarantine';
+  file: string;
+  /** As in ReadResource; 0 when the whole file is concerned. */
+  line: number;
+  reason: 'malformed_json' | 'missing_resource_type' | 'entry_without_resource' | 'unreadable_file';
+  detail: string;
+  /** The start of the offending text, for the quarantine file. */
+  text?: string;
+}
+
+export type ReadItem = ReadResource | ReadQuarantine;
+
+const NDJSON = /\.ndjson(\.gz)?$/i;
+const JSON_FILE = /\.json(\.gz)?$/i;
+
+/** Whether a file name is one the readers take. */
+export function isFhirFile(file: string): boolean {
+  return NDJSON.test(file) || JSON_FILE.test(file);
+}
+
+/**
+ * Every FHIR file under `paths` (files or folders, folders walked recursively, in name
+ * order so runs are reproducible). A path that does not exist is a usage error
+ * (`ItdaError('not_found')`), raised before anything is read.
+ */
+export async function listFhirFiles(paths: string | readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of typeof paths === 'string' ? [paths] : paths) {
+    const stat = await fs.stat(p).catch(() => undefined);
+    if (!stat) throw new ItdaError('not_found', `no such file or folder: ${p}`, { path: p });
+    if (stat.isDirectory()) files.push(...(await walk(p)));
+    else files.push(p);
+  }
+  return files;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
+  const files: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await walk(full)));
+    else if (entry.isFile() && isFhirFile(entry.name)) files.push(full);
+  }
+  return files;
+}
+
+/**
+ * Read FHIR resources from files and folders (NDJSON and Bundles), in file order.
+ * Yields `{ kind: 'resource', file, line, resource }` or `{ kind: 'quarantine', file, line, reason }`.
+ */
+export async function* readFhirResources(paths: string | readonly string[]): AsyncGenerator<ReadItem> {
+  for (const file of await listFhirFiles(paths)) {
+    yield* readFhirFile(file);
+  }
+}
+
+/** Read one file: NDJSON by its name, anything else as a JSON Bundle or single resource. */
+export async function* readFhirFile(file: string): AsyncGenerator<ReadItem> {
+  if (NDJSON.test(file)) yield* readNdjson(file);
+  else yield* readJsonFile(file);
+}
+
+/** FHIR Bulk Data NDJSON, plain or gzip, one line at a time. Blank lines are ignored. */
+export async function* readNdjson(file: string): AsyncGenerator<ReadItem> {
+  let line = 0;
+  let input: Readable = createReadStream(file);
+  if (/\.gz$/i.test(file)) input = input.pipe(createGunzip());
+  // A stream error (truncated gzip, permission) must end this file, not the whole run.
+  let streamError: Error | undefined;
+  input.on('error', (error) => {
+    streamError = error;
+  });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      yield parseResourceText(file, line, text);
+    }
+  } catch (error) {
+    streamError ??= error instanceof Error ? error : new Error(String(error));
+  } finally {
+    lines.close();
+  }
+  if (streamError) {
+    yield {
+      kind: 'quarantine',
+      file,
+      line: line + 1,
+      reason: 'unreadable_file',
+      detail: streamError.message,
+    };
+  }
+}
+
+function parseResourceText(file: string, line: number, text: string): ReadItem {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return {
+      kind: 'quarantine',
+      file,
+      line,
+      reason: 'malformed_json',
+      detail: (error as Error).message,
+      text: text.slice(0, 200),
+    };
+  }
+  return asResource(file, line, parsed, text);
+}
+
+function asResource(file: string, line: number, parsed: unknown, text?: string): ReadItem {
+  const resource = parsed as FhirResource | null;
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+    return {
+      kind: 'quarantine',
+      file,
+      line,
+      reason: 'missing_resource_type',
+      detail: 'not a JSON object',
+      ...snippet(text),
+    };
+  }
+  if (typeof resource.resourceType !== 'string' || resource.resourceType === '') {
+    return {
+      kind: 'quarantine',
+      file,
+      line,
+      reason: 'missing_resource_type',
+      detail: 'no resourceType',
+      ...snippet(text),
+    };
+  }
+  return { kind: 'resource', file, line, resource };
+}
+
+const snippet = (text: string | undefined) => (text === undefined ? {} : { text: text.slice(0, 200) });
+
+const gunzipAsync = promisify(gunzip);
+
+/** A `.json` file: a Bundle (each entry yielded) or a single resource (line 0). */
+export async function* readJsonFile(file: string): AsyncGenerator<ReadItem> {
+  let text: string;
+  try {
+    const bytes = await fs.readFile(file);
+    text = (/\.gz$/i.test(file) ? await gunzipAsync(bytes) : bytes).toString('utf8');
+  } catch (error) {
+    yield { kind: 'quarantine', file, line: 0, reason: 'unreadable_file', detail: (error as Error).message };
+    return;
+  }
+  const item = parseResourceText(file, 0, text);
+  if (item.kind === 'quarantine' || item.resource.resourceType !== 'Bundle') {
+    yield item;
+    return;
+  }
+  yield* bundleEntries(file, item.resource);
+}
+
+/**
+ * The resources of a Bundle, with `urn:uuid:` / `urn:oid:` fullUrls resolved: a resource
+ * without an id takes the one its fullUrl carries, and every reference to a fullUrl of this
+ * bundle is rewritten to `Type/id` (FHIR R4 Bundle, "Resolving references in Bundles"), so
+ * the mapper sees ordinary references. Synthea's transaction bundles rely on this.
+ */
+export function* bundleEntries(file: string, bundle: FhirResource): Generator<ReadItem> {
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+  const byFullUrl = new Map<string, string>();
+  for (const entry of entries) {
+    const e = entry as { fullUrl?: unknown; resource?: FhirResource } | null;
+    const resource = e?.resource;
+    if (typeof e?.fullUrl !== 'string' || typeof resource?.resourceType !== 'string') continue;
+    const urn = /^urn:(?:uuid|oid):(.+)$/.exec(e.fullUrl);
+    if (typeof resource.id !== 'string' && urn) resource.id = urn[1]!;
+    if (typeof resource.id === 'string') byFullUrl.set(e.fullUrl, `${resource.resourceType}/${resource.id}`);
+  }
+  for (let index = 0; index < entries.length; index++) {
+    const line = index + 1;
+    const resource = (entries[index] as { resource?: unknown } | null)?.resource;
+    if (resource === undefined) {
+      yield {
+        kind: 'quarantine',
+        file,
+        line,
+        reason: 'entry_without_resource',
+        detail: 'Bundle.entry without resource',
+      };
+      continue;
+    }
+    const item = asResource(file, line, resource);
+    if (item.kind === 'resource' && byFullUrl.size > 0) rewriteReferences(item.resource, byFullUrl);
+    yield item;
+  }
+}
+
+/** Replace `reference` values that name a bundle fullUrl with the resource's `Type/id`. */
+function rewriteReferences(node: unknown, byFullUrl: ReadonlyMap<string, string>): void {
+  if (Array.isArray(node)) {
+    for (const child of node) rewriteReferences(child, byFullUrl);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'reference' && typeof value === 'string') {
+      const target = byFullUrl.get(value);
+      if (target) record.reference = target;
+    } else if (typeof value === 'object' && value !== null) {
+      rewriteReferences(value, byFullUrl);
+    }
+  }
+}
