@@ -21,6 +21,24 @@ export const SITE_MIGRATIONS: SiteMigration[] = [
       );
     },
   },
+  {
+    id: 2,
+    name: 'FHIR ingest: identity map, ingested files, imaging extension',
+    async up(store) {
+      // Stable FHIR key → OMOP id, so a resource keeps its id across runs and files.
+      await store.run(
+        'CREATE TABLE IF NOT EXISTS itda.id_map (namespace VARCHAR NOT NULL, key VARCHAR NOT NULL, omop_id BIGINT NOT NULL, PRIMARY KEY (namespace, key))',
+      );
+      await store.run(
+        'CREATE TABLE IF NOT EXISTS itda.ingested_file (sha256 VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, resources BIGINT NOT NULL, rows_written BIGINT NOT NULL, quarantined BIGINT NOT NULL, finished_at TIMESTAMP NOT NULL)',
+      );
+      // OMOP Medical Imaging extension (MI-CDM): one row per imaging series.
+      await store.run(`CREATE TABLE IF NOT EXISTS ${store.cdmSchema}.image_occurrence (
+        image_occurrence_id BIGINT PRIMARY KEY, person_id BIGINT NOT NULL, procedure_occurrence_id BIGINT,
+        visit_occurrence_id BIGINT, anatomic_site_concept_id INTEGER, wadors_uri VARCHAR, local_path VARCHAR,
+        image_occurrence_date DATE NOT NULL, image_study_uid VARCHAR, image_series_uid VARCHAR, modality_concept_id INTEGER)`);
+    },
+  },
 ];
 
 /**
