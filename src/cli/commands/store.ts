@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ItdaError } from '../../protocol/errors.ts';
 import { loadSiteStoreConfig } from '../../site/config.ts';
+import { ingestFhir } from '../../site/ingest/fhir-ingest.ts';
 import { type DirectoryLoadResult, loadOmopCsv, loadVocabulary } from '../../site/ingest/omop-csv.ts';
 import { computeProfile } from '../../site/profile/profile.ts';
 import { qualityReportHtml } from '../../site/quality/html.ts';
@@ -112,7 +113,7 @@ export function registerStoreCommands(program: Command, site: Command): void {
   program
     .command('ingest')
     .description(
-      'load data into a site store: an OMOP CDM v5.4 CSV set (--omop-csv); FHIR R4 files are not available yet',
+      'load FHIR R4 files (Bulk NDJSON, .ndjson.gz, Bundles; files or folders) or an OMOP CSV set into a site store',
     )
     .requiredOption('--site <dir>', "the site's directory")
     .option('--omop-csv <dir>', 'an existing OMOP CDM v5.4 CSV set, loaded as it is (vocabulary included)')
@@ -120,22 +121,60 @@ export function registerStoreCommands(program: Command, site: Command): void {
     .argument('[paths...]', 'FHIR R4 NDJSON files, Bundles or folders')
     .action(
       action(async (paths: string[], options: { site: string; omopCsv?: string; json?: boolean }) => {
-        if (!options.omopCsv) {
+        const quarantineDir = path.join(options.site, 'quarantine');
+        if (options.omopCsv) {
+          const progress = bytesProgress('ingest');
+          const result = await withStore(options.site, false, (store) =>
+            loadOmopCsv(store, options.omopCsv!, { quarantineDir, onProgress: progress.onProgress }),
+          ).finally(progress.stop);
+          printLoad(result, options.json ?? false);
+          return;
+        }
+        if (paths.length === 0)
           throw new ItdaError(
-            'unsupported',
-            paths.length
-              ? 'FHIR ingest is not available yet in this version of Itda; load an OMOP CSV set with --omop-csv'
-              : 'nothing to ingest: give --omop-csv DIR',
+            'validation_failed',
+            'nothing to ingest: give FHIR files or folders, or --omop-csv DIR',
+          );
+        const progress = createProgress('ingest', 0, 'resources');
+        const summary = await withStore(options.site, false, (store) =>
+          ingestFhir(store, paths, { quarantineDir, onProgress: (n) => progress.update(n) }),
+        ).finally(() => progress.stop());
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `${summary.resources.toLocaleString('en')} resources from ${summary.files - summary.skippedFiles} files` +
+            `${summary.skippedFiles ? ` (${summary.skippedFiles} already ingested, skipped)` : ''}; ` +
+            `${summary.rowsWritten.toLocaleString('en')} rows written; ${summary.quarantined} quarantined${summary.quarantined ? ' (see quarantine/)' : ''}\n\n`,
+        );
+        process.stdout.write(
+          formatTable(
+            summary.report.tables.map((t) => ({
+              table: t.table,
+              rows: t.rows,
+              '% mapped': t.percentMapped ?? '',
+            })),
+          ),
+        );
+        if (summary.report.topUnmapped.length) {
+          process.stdout.write(
+            '\nMost frequent unmapped codes (map them, or load the vocabulary that has them):\n',
+          );
+          process.stdout.write(
+            formatTable(
+              summary.report.topUnmapped
+                .slice(0, 15)
+                .map((u) => ({
+                  table: u.table,
+                  system: u.system ?? '',
+                  code: u.code ?? '',
+                  display: (u.display ?? '').slice(0, 40),
+                  count: u.count,
+                })),
+            ),
           );
         }
-        const progress = bytesProgress('ingest');
-        const result = await withStore(options.site, false, (store) =>
-          loadOmopCsv(store, options.omopCsv!, {
-            quarantineDir: path.join(options.site, 'quarantine'),
-            onProgress: progress.onProgress,
-          }),
-        ).finally(progress.stop);
-        printLoad(result, options.json ?? false);
       }),
     );
 
