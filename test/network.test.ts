@@ -86,7 +86,8 @@ describe('demo network', () => {
       const [tables] = await site.store.all<{ n: number }>(
         "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'cdm'",
       );
-      expect(tables?.n).toBe(39);
+      // The 39 CDM v5.4 tables and the Medical Imaging extension's image_occurrence.
+      expect(tables?.n).toBe(40);
     }
   });
 
@@ -98,6 +99,20 @@ describe('demo network', () => {
     const counts = await Promise.all(['site-1', 'site-2', 'site-3'].map(patients));
     expect(counts.every((n) => n > 0)).toBe(true);
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(90);
+  });
+
+  it("loads each hospital's FHIR export into its OMOP store, mapped through the vocabularies", async () => {
+    for (const [id, site] of network.sites) {
+      const exported = (await fs.readFile(path.join(network.fhirExportDir!, id, 'Patient.ndjson'), 'utf8'))
+        .split('\n')
+        .filter(Boolean).length;
+      const [persons] = await site.store.all<{ n: number }>('SELECT count(*) AS n FROM cdm.person');
+      expect(persons!.n).toBe(exported);
+      const [mapped] = await site.store.all<{ n: number }>(
+        "SELECT count(*) AS n FROM cdm.condition_occurrence c JOIN cdm.concept k ON k.concept_id = c.condition_source_concept_id WHERE k.vocabulary_id = 'KCD7' AND c.condition_concept_id <> 0",
+      );
+      expect(mapped!.n).toBeGreaterThan(0);
+    }
   });
 
   it('has each site publish its quality report and profile to the hub', async () => {

@@ -14,8 +14,11 @@ import { type HubConfig, loadHubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/server.ts';
 import { ItdaError } from '../protocol/errors.ts';
 import { loadSiteConfig } from '../site/config.ts';
+import { ingestFhir } from '../site/ingest/fhir-ingest.ts';
+import { loadVocabulary } from '../site/ingest/omop-csv.ts';
 import { type SiteNode, startSiteNode } from '../site/node/site-node.ts';
 import { synthesize } from '../synth/synthesize.ts';
+import { KCD7_VOCABULARY_DIR } from '../synth/vocabulary.ts';
 import { createProgress } from './progress.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -107,6 +110,33 @@ async function ensureDemoPopulation(out: string, patients: number, sites: number
   }
 }
 
+/** The vocabularies a demo hospital maps with: Itda's KCD-7 and, when present, the Eunomia subset. */
+export const EUNOMIA_VOCABULARY_DIR = path.join(REPO_ROOT, '..', 'shared', 'data', 'eunomia-synthea27nj-5.4');
+
+/** Ingests a demo hospital's FHIR export into its store once, then republishes its reports. */
+async function loadDemoSite(site: SiteNode, exportDir: string, quarantineDir: string): Promise<void> {
+  const [done] = await site.store.all<{ n: number }>('SELECT count(*) AS n FROM itda.ingested_file');
+  if (done!.n > 0) return;
+  for (const vocabulary of [KCD7_VOCABULARY_DIR, EUNOMIA_VOCABULARY_DIR]) {
+    try {
+      await fs.access(vocabulary);
+      await loadVocabulary(site.store, vocabulary, { quarantineDir });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  process.stderr.write(
+    `Loading ${path.basename(exportDir)}'s FHIR export into its OMOP store (first start only)…\n`,
+  );
+  const progress = createProgress(path.basename(exportDir), 0, 'resources');
+  try {
+    await ingestFhir(site.store, [exportDir], { quarantineDir, onProgress: (n) => progress.update(n) });
+  } finally {
+    progress.stop();
+  }
+  await site.publishReports();
+}
+
 export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwork> {
   const dir = path.resolve(options.dir);
   const logLevel = options.logLevel ?? 'info';
@@ -152,6 +182,10 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
       }),
     );
     await Promise.all([...sites.values()].map((s) => s.ready));
+    if (fhirExportDir) {
+      for (const [id, site] of sites)
+        await loadDemoSite(site, path.join(fhirExportDir, id), path.join(dir, id, 'quarantine'));
+    }
   } catch (error) {
     await Promise.all([...sites.values()].map((s) => s.stop()));
     await hub.close();
