@@ -150,16 +150,18 @@ function topBars(analysis: Analysis | undefined, names: Record<string, string>) 
   };
 }
 
+const analysisById = (report: ProfileReport, id: number) => report.analyses.find((a) => a.analysisId === id);
+
 function ProfileSection({ report }: { report: ProfileReport }) {
   const { t } = useI18n();
-  const byId = (id: number) => report.analyses.find((a) => a.analysisId === id);
+  const byId = (id: number) => analysisById(report, id);
   const persons = byId(1)?.rows[0]?.count ?? 0;
   const pyramid = useMemo(() => {
     const year = new Date().getFullYear();
     const bands = Array.from({ length: 18 }, (_, i) => i * 5);
     const tally = (gender: string) =>
       bands.map((lower) =>
-        (byId(10)?.rows ?? [])
+        (analysisById(report, 10)?.rows ?? [])
           .filter((r) => r.strata[1] === gender)
           .filter((r) => {
             const age = year - Number(r.strata[0]);
@@ -199,7 +201,9 @@ function ProfileSection({ report }: { report: ProfileReport }) {
       [1820, t('measurements')],
     ] as const;
     const months = [
-      ...new Set(series.flatMap(([id]) => (byId(id)?.rows ?? []).map((r) => r.strata[0] ?? ''))),
+      ...new Set(
+        series.flatMap(([id]) => (analysisById(report, id)?.rows ?? []).map((r) => r.strata[0] ?? '')),
+      ),
     ].sort();
     return {
       tooltip: { trigger: 'axis' },
@@ -208,7 +212,9 @@ function ProfileSection({ report }: { report: ProfileReport }) {
       xAxis: { type: 'category', data: months },
       yAxis: { type: 'value' },
       series: series.map(([id, name]) => {
-        const counts = new Map((byId(id)?.rows ?? []).map((r) => [r.strata[0], numeric(r.count)]));
+        const counts = new Map(
+          (analysisById(report, id)?.rows ?? []).map((r) => [r.strata[0], numeric(r.count)]),
+        );
         return { name, type: 'line', showSymbol: false, data: months.map((m) => counts.get(m) ?? 0) };
       }),
     };
@@ -272,9 +278,14 @@ export function SitePage({ siteId }: { siteId: string }) {
         {site?.name ?? siteId}
       </Title>
       {[quality, profile].some((q) => q.isPending) && <Loader aria-label={t('loading')} />}
-      {[quality, profile].map((q, i) =>
+      {(
+        [
+          ['quality', quality],
+          ['profile', profile],
+        ] as const
+      ).map(([name, q]) =>
         q.isError ? (
-          <Alert key={i} color="red" title={t('loadFailed')}>
+          <Alert key={name} color="red" title={t('loadFailed')}>
             {q.error.message}
           </Alert>
         ) : null,
