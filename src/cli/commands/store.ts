@@ -163,15 +163,13 @@ export function registerStoreCommands(program: Command, site: Command): void {
           );
           process.stdout.write(
             formatTable(
-              summary.report.topUnmapped
-                .slice(0, 15)
-                .map((u) => ({
-                  table: u.table,
-                  system: u.system ?? '',
-                  code: u.code ?? '',
-                  display: (u.display ?? '').slice(0, 40),
-                  count: u.count,
-                })),
+              summary.report.topUnmapped.slice(0, 15).map((u) => ({
+                table: u.table,
+                system: u.system ?? '',
+                code: u.code ?? '',
+                display: (u.display ?? '').slice(0, 40),
+                count: u.count,
+              })),
             ),
           );
         }

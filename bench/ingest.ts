@@ -1,0 +1,91 @@
+/**
+ * bench/ingest: FHIR → OMOP ingest speed, as a ratio to JSON.parse of the same bytes in the
+ * same run (target: ingest ≥ 30 % of parse-only speed on DuckDB), the PostgreSQL store
+ * beside it, and peak memory at two input sizes (flat: the larger within 1.3×).
+ *
+ *   npx tsx bench/ingest.ts [N]        (default 10000 generated patients)
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTempDatabase, postgresReachable } from '../test/support/postgres.ts';
+import { benchDir, hospitalExport, ingest, seconds, vocabularyStore } from './support.ts';
+
+function parseSeconds(exportDir: string): { seconds: number; resources: number } {
+  let resources = 0;
+  const started = performance.now();
+  for (const file of fs.readdirSync(exportDir)) {
+    for (const line of fs.readFileSync(path.join(exportDir, file), 'utf8').split('\n')) {
+      if (line) {
+        JSON.parse(line);
+        resources++;
+      }
+    }
+  }
+  return { seconds: seconds(started), resources };
+}
+
+async function child(patients: number, url?: string) {
+  const dir = benchDir('ingest');
+  const exportDir = await hospitalExport(dir, patients);
+  const parse = parseSeconds(exportDir);
+  const store = await vocabularyStore(dir, url);
+  const started = performance.now();
+  const summary = await ingest(store, exportDir, dir);
+  const ingestSeconds = seconds(started);
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return {
+    patients,
+    resources: summary.resources,
+    parseSeconds: parse.seconds,
+    ingestSeconds,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+if (process.argv[2] === '--child') {
+  const patients = Number(process.argv[3]);
+  let url: string | undefined;
+  let drop = async () => {};
+  if (process.argv[4] === 'postgres') {
+    const db = await createTempDatabase('itda_bench');
+    url = db.url;
+    drop = db.drop;
+  }
+  try {
+    process.stdout.write(JSON.stringify(await child(patients, url)));
+  } finally {
+    await drop();
+  }
+} else {
+  const patients = Number(process.argv[2] ?? 10_000);
+  const run = (n: number, dialect: string) => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(n), dialect],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as Awaited<ReturnType<typeof child>>;
+  };
+  const report = (label: string, r: Awaited<ReturnType<typeof child>>) => {
+    const ingestRate = r.resources / r.ingestSeconds;
+    const parseRate = r.resources / r.parseSeconds;
+    process.stdout.write(
+      `${label} N=${r.patients.toLocaleString('en')}: ${r.resources.toLocaleString('en')} resources, ingest ${Math.round(ingestRate).toLocaleString('en')}/s, ` +
+        `JSON.parse ${Math.round(parseRate).toLocaleString('en')}/s → ingest at ${((ingestRate / parseRate) * 100).toFixed(1)} % of parse-only speed (target ≥ 30 %); peak RSS ${r.maxRssMb.toFixed(0)} MB\n`,
+    );
+  };
+  const small = run(Math.max(100, Math.round(patients / 4)), 'duckdb');
+  const large = run(patients, 'duckdb');
+  report('duckdb', small);
+  report('duckdb', large);
+  process.stdout.write(
+    `peak memory N=${large.patients} / N=${small.patients}: ${(large.maxRssMb / small.maxRssMb).toFixed(2)}× (target ≤ 1.3×)\n`,
+  );
+  if (await postgresReachable()) report('postgres', run(patients, 'postgres'));
+}
