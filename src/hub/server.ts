@@ -48,6 +48,8 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
     openHubDatabase({
       dataDir: config.dataDir,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      onIdleError: (error) =>
+        log.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
     }),
     loadOrCreateHubKeys(config.dataDir),
   ]);

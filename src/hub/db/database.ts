@@ -23,10 +23,17 @@ export interface HubDb {
 // Timestamps come back as Date, bigint counts as number (they stay far below 2^53).
 pg.types.setTypeParser(20, (value) => Number(value));
 
-export async function openHubDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<HubDb> {
+export async function openHubDatabase(options: {
+  databaseUrl?: string;
+  dataDir: string;
+  onIdleError?: (error: Error) => void;
+}): Promise<HubDb> {
   let hubDb: HubDb;
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle connection the server drops (restart, failover, a dropped database) is
+    // replaced on next use; without a listener pg would throw it at the process.
+    pool.on('error', (error) => options.onIdleError?.(error));
     try {
       const client = await pool.connect();
       client.release();
