@@ -90,7 +90,7 @@ describe('itda CLI', () => {
     expect(run.stderr).not.toMatch(/secret/);
   });
 
-  it('audit verify reports an intact log, then names an edited entry', async () => {
+  it('audit verify reports an intact log, then names an edited entry', { timeout: 90_000 }, async () => {
     const dir = await tempDir('itda-cli-audit-');
     const hub = await createHub(
       loadHubConfig({}, { dataDir: dir, logLevel: 'silent', seedDemoAccounts: true }),
@@ -112,7 +112,7 @@ describe('itda CLI', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('runs the demo network and stops it cleanly on SIGINT', async () => {
+  it('runs the demo network and stops it cleanly on SIGINT', { timeout: 90_000 }, async () => {
     const dir = await tempDir('itda-cli-demo-');
     const child = spawn(
       process.execPath,
