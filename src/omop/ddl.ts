@@ -1,41 +1,66 @@
 /**
  * OMOP CDM v5.4 DDL for the site store's two dialects, adapted from the official
- * PostgreSQL DDL: same tables, columns, NOT NULLs and primary keys. Foreign keys are not
- * declared (as in OHDSI's own DDL, they are applied separately, and an ETL loads tables
- * out of order); the quality checks test them instead (see `CdmColumnSpec.fkTable`).
+ * PostgreSQL DDL (OHDSI/CommonDataModel inst/ddl/5.4): the same tables, columns, NOT NULLs
+ * and primary keys. Foreign keys are not declared: OHDSI applies them in a separate
+ * script and an ETL loads tables out of order; checks read them from `cdmForeignKeys()`.
+ *
+ * Types follow the field-level `cdmDatatype`, with two deliberate differences from the
+ * official DDL:
+ * - `float` is DOUBLE PRECISION (PostgreSQL) / DOUBLE (DuckDB) rather than NUMERIC, so
+ *   both dialects compute with the same binary floating point and return JS numbers;
+ * - record identifiers and references to records (`person_id`, `visit_occurrence_id`,
+ *   `measurement_event_id`, `fact_id_1`, …) are BIGINT, because a large site's event
+ *   tables (wearable series, lab results) outgrow 32 bits. Concept ids stay INTEGER, as
+ *   the vocabulary defines them.
  */
 import { type CdmColumnSpec, type CdmTableSpec, cdmTables } from './schema.ts';
 
 export type SqlDialect = 'duckdb' | 'postgres';
 
-/** Event-table keys can outgrow 32 bits on a large site (wearable series), so keys are BIGINT. */
-function columnType(column: CdmColumnSpec, table: CdmTableSpec, dialect: SqlDialect): string {
-  const type = column.sqlType;
-  const isKey =
-    column.isPrimaryKey ||
-    (column.fkTable !== null && column.fkTable !== 'concept' && column.name.endsWith('_id'));
-  if (type === 'integer') return isKey && table.schema === 'CDM' ? 'BIGINT' : 'INTEGER';
-  if (type === 'numeric') return dialect === 'duckdb' ? 'DOUBLE' : 'NUMERIC';
-  if (type === 'timestamp') return 'TIMESTAMP';
-  if (type === 'date') return 'DATE';
-  if (type === 'text') return 'TEXT';
-  if (type.startsWith('varchar')) return dialect === 'duckdb' ? 'VARCHAR' : type.toUpperCase();
-  throw new Error(`no ${dialect} type for ${table.name}.${column.name} (${type})`);
+/** Integer columns that identify a record (not a concept), which are widened to BIGINT. */
+export function isRecordIdColumn(column: CdmColumnSpec, table: CdmTableSpec): boolean {
+  return (
+    table.schema !== 'VOCAB' &&
+    column.cdmDatatype.toLowerCase() === 'integer' &&
+    /_id(_\d)?$/.test(column.name) &&
+    !/concept_id(_\d)?$/.test(column.name) &&
+    column.fkTableName !== 'concept'
+  );
 }
 
+/** The column's SQL type in `dialect`. */
+export function columnSqlType(column: CdmColumnSpec, table: CdmTableSpec, dialect: SqlDialect): string {
+  const datatype = column.cdmDatatype.toLowerCase();
+  if (datatype === 'integer') return isRecordIdColumn(column, table) ? 'BIGINT' : 'INTEGER';
+  if (datatype === 'bigint') return 'BIGINT';
+  if (datatype === 'float') return dialect === 'duckdb' ? 'DOUBLE' : 'DOUBLE PRECISION';
+  if (datatype === 'date') return 'DATE';
+  if (datatype === 'datetime') return 'TIMESTAMP';
+  if (datatype === 'varchar(max)') return dialect === 'duckdb' ? 'VARCHAR' : 'TEXT';
+  const varchar = /^varchar\((\d+)\)$/.exec(datatype);
+  // DuckDB ignores a VARCHAR length anyway; PostgreSQL enforces it, as the official DDL does.
+  if (varchar) return dialect === 'duckdb' ? 'VARCHAR' : `VARCHAR(${varchar[1]})`;
+  throw new Error(`no ${dialect} type for ${table.name}.${column.name} (${column.cdmDatatype})`);
+}
+
+/** A double-quoted SQL identifier (both dialects), safe for reserved words like `offset`. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** `CREATE TABLE IF NOT EXISTS` for one CDM table in `schema`. */
 export function createTableSql(table: CdmTableSpec, dialect: SqlDialect, schema: string): string {
   const columns = table.columns.map(
-    (c) => `  ${quoteIdent(c.name)} ${columnType(c, table, dialect)}${c.isRequired ? ' NOT NULL' : ''}`,
+    (c) => `  ${quoteIdent(c.name)} ${columnSqlType(c, table, dialect)}${c.isRequired ? ' NOT NULL' : ''}`,
   );
   if (table.primaryKey) columns.push(`  PRIMARY KEY (${quoteIdent(table.primaryKey)})`);
   return `CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.${quoteIdent(table.name)} (\n${columns.join(',\n')}\n)`;
 }
 
-/** Statements that create the schema and every CDM v5.4 table in it (idempotent). */
+/**
+ * Statements that create `schema` and every CDM v5.4 table in it, in DDL order. Each is
+ * idempotent (IF NOT EXISTS), so running them on an existing CDM changes nothing.
+ */
 export function cdmDdl(dialect: SqlDialect, schema: string): string[] {
   return [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
@@ -43,7 +68,11 @@ export function cdmDdl(dialect: SqlDialect, schema: string): string[] {
   ];
 }
 
-/** Indexes that cohort counts, profiles and quality checks lean on (PostgreSQL; DuckDB uses zone maps). */
+/**
+ * Secondary indexes that cohort counts, profiles and quality checks lean on, for
+ * PostgreSQL (a subset of the official indices script). DuckDB needs none: its zone maps
+ * serve these scans, and ART indexes would only slow bulk loads.
+ */
 export function cdmIndexes(schema: string): string[] {
   const s = quoteIdent(schema);
   return [

@@ -1,21 +1,36 @@
 /**
- * The DuckDB site store: one embedded database file, one connection. Callers are
- * serialized, so a transaction never sees another caller's statements.
+ * The DuckDB site store: one embedded database file and one connection. Statements are
+ * serialized: outside a transaction one at a time; a transaction holds the connection
+ * for its whole length, and other callers wait for it to end.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type DuckDBAppender,
   DuckDBConnection,
   DuckDBInstance,
+  type DuckDBListType,
+  type DuckDBStructType,
   type DuckDBType,
   DuckDBTypeId,
 } from '@duckdb/node-api';
 import { ItdaError } from '../../protocol/errors.ts';
-import type { Row, SiteStore, SqlValue } from './store.ts';
-import { isoDate } from './store.ts';
+import {
+  checkAppend,
+  closedStore,
+  isoDate,
+  type Row,
+  rolledBack,
+  type SiteStore,
+  type SqlValue,
+  type TableColumn,
+  transactionEnded,
+  valueKind,
+} from './store.ts';
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
-  async lock(): Promise<() => void> {
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
     let release!: () => void;
     const next = new Promise<void>((resolve) => {
       release = resolve;
@@ -23,21 +38,54 @@ class Mutex {
     const previous = this.tail;
     this.tail = previous.then(() => next);
     await previous;
-    return release;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   }
 }
 
+interface TxScope {
+  open: boolean;
+}
+
+/** What a store and the transaction handles it gives out share. */
+interface Shared {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+  /** Held by one transaction, or by one statement outside any transaction. */
+  connectionLock: Mutex;
+  /** Statements inside the transaction, one at a time. */
+  statementLock: Mutex;
+  /** The open transaction of the current async context, if any. */
+  scope: AsyncLocalStorage<TxScope>;
+  closed: boolean;
+}
+
+/** Converts a value read from DuckDB to the store's conventions (see store.ts). */
 function toJs(value: unknown, type: DuckDBType): unknown {
   if (value === null || value === undefined) return null;
   switch (type.typeId) {
     case DuckDBTypeId.DATE:
-      return isoDate(value as Date);
+      return value instanceof Date ? isoDate(value) : String(value);
     case DuckDBTypeId.TIMESTAMP:
     case DuckDBTypeId.TIMESTAMP_TZ:
     case DuckDBTypeId.TIMESTAMP_MS:
     case DuckDBTypeId.TIMESTAMP_S:
     case DuckDBTypeId.TIMESTAMP_NS:
-      return (value as Date).toISOString();
+      // ±infinity has no Date; keep DuckDB's own text for it.
+      return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : String(value);
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+      return (value as unknown[]).map((v) => toJs(v, (type as DuckDBListType).valueType));
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      const object = value as Record<string, unknown>;
+      return Object.fromEntries(
+        struct.entryNames.map((name, i) => [name, toJs(object[name], struct.entryTypes[i]!)]),
+      );
+    }
     default:
       return typeof value === 'bigint' ? Number(value) : value;
   }
@@ -47,59 +95,122 @@ function toParam(value: SqlValue): string | number | boolean | null {
   return value instanceof Date ? value.toISOString() : value;
 }
 
-function appendValue(appender: DuckDBAppender, value: SqlValue): void {
+/** How each column is appended: typed for numbers, so they skip a text round trip. */
+enum Slot {
+  Omitted,
+  OmittedWithDefault,
+  Integer,
+  BigInt,
+  Double,
+  Boolean,
+  Other,
+}
+
+function slotFor(type: DuckDBType): Slot {
+  switch (type.typeId) {
+    case DuckDBTypeId.INTEGER:
+      return Slot.Integer;
+    case DuckDBTypeId.BIGINT:
+      return Slot.BigInt;
+    case DuckDBTypeId.DOUBLE:
+      return Slot.Double;
+    case DuckDBTypeId.BOOLEAN:
+      return Slot.Boolean;
+    default:
+      return Slot.Other;
+  }
+}
+
+function appendValue(appender: DuckDBAppender, slot: Slot, value: SqlValue | undefined): void {
   if (value === null || value === undefined) appender.appendNull();
   else if (typeof value === 'number') {
-    if (Number.isInteger(value)) appender.appendVarchar(String(value));
-    else appender.appendDouble(value);
-  } else if (typeof value === 'boolean') appender.appendBoolean(value);
-  else if (value instanceof Date)
-    appender.appendVarchar(value.toISOString().replace('T', ' ').replace('Z', ''));
-  // The appender casts VARCHAR to each column's type, so dates and numbers arrive as text.
-  else appender.appendVarchar(value);
+    // checkAppend has made sure a number for an integer column is a safe integer in range.
+    if (slot === Slot.Integer) appender.appendInteger(value);
+    else if (slot === Slot.BigInt) appender.appendBigInt(BigInt(value));
+    else if (slot === Slot.Double) appender.appendDouble(value);
+    else appender.appendVarchar(String(value));
+  } else if (typeof value === 'boolean') {
+    if (slot === Slot.Boolean) appender.appendBoolean(value);
+    else appender.appendVarchar(String(value));
+  }
+  // Text (and Dates) are cast by DuckDB to the column's type, as a SQL cast would.
+  else appender.appendVarchar(value instanceof Date ? value.toISOString() : value);
+}
+
+/** The database's own words, with the code a caller can act on. */
+function appendError(target: string, error: unknown): unknown {
+  if (error instanceof ItdaError || !(error instanceof Error)) return error;
+  const message = error.message.replace(/^Failed to append: /, '').split('\n')[0]!;
+  if (/duplicate key|primary key|unique constraint/i.test(message)) {
+    return new ItdaError('conflict', `${target}: ${message}`);
+  }
+  if (/NOT NULL|convert|conversion|out of range|invalid input|could not parse/i.test(message)) {
+    return new ItdaError('validation_failed', `${target}: ${message}`);
+  }
+  return error;
 }
 
 export class DuckDbSiteStore implements SiteStore {
   readonly kind = 'duckdb' as const;
-  private readonly mutex = new Mutex();
-  private inTransaction = false;
 
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    private readonly shared: Shared,
     readonly location: string,
     readonly cdmSchema: string,
+    /** Set on the handle `transaction` passes to its callback. */
+    private readonly boundScope?: TxScope,
   ) {}
 
+  /** Opens (creating if needed) the database file; `unavailable` names the file when it cannot. */
   static async open(
     file: string,
     cdmSchema: string,
     options: { readOnly?: boolean } = {},
   ): Promise<DuckDbSiteStore> {
-    let instance: DuckDBInstance;
+    let instance: DuckDBInstance | undefined;
     try {
       instance = await DuckDBInstance.create(file, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+      const connection = await DuckDBConnection.create(instance);
+      return new DuckDbSiteStore(
+        {
+          instance,
+          connection,
+          connectionLock: new Mutex(),
+          statementLock: new Mutex(),
+          scope: new AsyncLocalStorage(),
+          closed: false,
+        },
+        file,
+        cdmSchema,
+      );
     } catch (error) {
+      instance?.closeSync();
       const message = (error as Error).message;
       const hint = /lock/i.test(message) ? ' (is a site node already running on this directory?)' : '';
       throw new ItdaError('unavailable', `cannot open the site store ${file}: ${message}${hint}`);
     }
-    return new DuckDbSiteStore(instance, await DuckDBConnection.create(instance), file, cdmSchema);
   }
 
-  private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inTransaction) return fn();
-    const release = await this.mutex.lock();
-    try {
-      return await fn();
-    } finally {
-      release();
+  /** The transaction this call belongs to: the bound one, or the caller's async context's. */
+  private openScope(): TxScope | undefined {
+    if (this.boundScope) {
+      if (!this.boundScope.open) throw transactionEnded();
+      return this.boundScope;
     }
+    const scope = this.shared.scope.getStore();
+    return scope?.open ? scope : undefined;
+  }
+
+  private async serialized<T>(fn: (inTransaction: boolean) => Promise<T>): Promise<T> {
+    if (this.shared.closed) throw closedStore(this.location);
+    return this.openScope()
+      ? this.shared.statementLock.run(() => fn(true))
+      : this.shared.connectionLock.run(() => fn(false));
   }
 
   all<T = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.locked(async () => {
-      const reader = await this.connection.runAndReadAll(
+    return this.serialized(async () => {
+      const reader = await this.shared.connection.runAndReadAll(
         sql,
         params.length ? params.map(toParam) : undefined,
       );
@@ -114,27 +225,58 @@ export class DuckDbSiteStore implements SiteStore {
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
-    return this.locked(async () => {
-      await this.connection.run(sql, params.length ? params.map(toParam) : undefined);
+    return this.serialized(async () => {
+      await this.shared.connection.run(sql, params.length ? params.map(toParam) : undefined);
     });
   }
 
-  transaction<T>(fn: (tx: SiteStore) => Promise<T>): Promise<T> {
-    return this.locked(async () => {
-      if (this.inTransaction) return fn(this);
-      await this.connection.run('BEGIN TRANSACTION');
-      this.inTransaction = true;
+  async transaction<T>(fn: (tx: SiteStore) => Promise<T>): Promise<T> {
+    if (this.shared.closed) throw closedStore(this.location);
+    const current = this.openScope();
+    if (current) return fn(this.handle(current));
+    return this.shared.connectionLock.run(async () => {
+      const { connection, statementLock } = this.shared;
+      const scope: TxScope = { open: true };
+      await connection.run('BEGIN TRANSACTION');
       try {
-        const result = await fn(this);
-        await this.connection.run('COMMIT');
+        const result = await this.shared.scope.run(scope, () => fn(this.handle(scope)));
+        scope.open = false;
+        // Wait for statements fn started but did not await, then make sure none failed:
+        // DuckDB answers COMMIT of an aborted transaction by rolling back without a word.
+        await statementLock.run(async () => {
+          try {
+            await connection.run('SELECT 1');
+          } catch {
+            throw rolledBack(this.location);
+          }
+          await connection.run('COMMIT');
+        });
         return result;
       } catch (error) {
-        await this.connection.run('ROLLBACK');
+        scope.open = false;
+        await statementLock.run(() => connection.run('ROLLBACK')).catch(() => {});
         throw error;
-      } finally {
-        this.inTransaction = false;
       }
     });
+  }
+
+  private handle(scope: TxScope): DuckDbSiteStore {
+    return new DuckDbSiteStore(this.shared, this.location, this.cdmSchema, scope);
+  }
+
+  private async tableColumns(
+    schema: string,
+    table: string,
+  ): Promise<(TableColumn & { hasDefault: boolean })[]> {
+    const reader = await this.shared.connection.runAndReadAll(
+      'SELECT column_name, data_type, column_default FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+      [schema, table],
+    );
+    return reader.getRowsJS().map((r) => ({
+      name: String(r[0]),
+      kind: valueKind(String(r[1])),
+      hasDefault: r[2] !== null,
+    }));
   }
 
   appendRows(
@@ -143,41 +285,63 @@ export class DuckDbSiteStore implements SiteStore {
     columns: readonly string[],
     rows: readonly (readonly SqlValue[])[],
   ): Promise<number> {
-    if (rows.length === 0) return Promise.resolve(0);
-    return this.locked(async () => {
-      // The appender fills every column in table order; columns not given get NULL.
-      const reader = await this.connection.runAndReadAll(
-        'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
-        [schema, table],
-      );
-      const tableColumns = reader.getRowsJS().map((r) => String(r[0]));
-      if (tableColumns.length === 0)
-        throw new ItdaError('not_found', `no table ${schema}.${table} in the site store`);
-      const positions = tableColumns.map((c) => columns.indexOf(c));
-      const unknown = columns.filter((c) => !tableColumns.includes(c));
-      if (unknown.length)
-        throw new ItdaError('validation_failed', `${schema}.${table} has no column ${unknown.join(', ')}`);
-      const appender = await this.connection.createAppender(table, schema);
+    const target = `${schema}.${table}`;
+    return this.serialized(async (inTransaction) => {
+      const tableColumns = await this.tableColumns(schema, table);
+      checkAppend(target, tableColumns, columns, rows);
+      if (rows.length === 0) return 0;
+      const { connection } = this.shared;
+      // The appender fills every column in table order; the ones not given get their default (or NULL).
+      const positions = tableColumns.map((c) => columns.indexOf(c.name));
+      // Outside a transaction, one of our own keeps the call all-or-nothing.
+      if (!inTransaction) await connection.run('BEGIN TRANSACTION');
+      let appender: DuckDBAppender | undefined;
       try {
+        appender = await connection.createAppender(table, schema);
+        const slots = positions.map((p, i) =>
+          p >= 0
+            ? slotFor(appender!.columnType(i))
+            : tableColumns[i]!.hasDefault
+              ? Slot.OmittedWithDefault
+              : Slot.Omitted,
+        );
         for (const row of rows) {
-          for (const p of positions) appendValue(appender, p < 0 ? null : (row[p] ?? null));
+          for (let i = 0; i < slots.length; i++) {
+            const slot = slots[i]!;
+            if (slot === Slot.Omitted) appender.appendNull();
+            else if (slot === Slot.OmittedWithDefault) appender.appendDefault();
+            else appendValue(appender, slot, row[positions[i]!]);
+          }
           appender.endRow();
         }
         appender.flushSync();
-      } finally {
         appender.closeSync();
+        appender = undefined;
+        if (!inTransaction) await connection.run('COMMIT');
+        return rows.length;
+      } catch (error) {
+        if (appender) {
+          // Drop the rows not yet flushed so closing does not write them.
+          appender.clear();
+          try {
+            appender.closeSync();
+          } catch {}
+        }
+        if (!inTransaction) await connection.run('ROLLBACK').catch(() => {});
+        throw appendError(target, error);
       }
-      return rows.length;
     });
   }
 
   async close(): Promise<void> {
-    const release = await this.mutex.lock();
-    try {
-      this.connection.closeSync();
-      this.instance.closeSync();
-    } finally {
-      release();
-    }
+    if (this.boundScope) throw new ItdaError('internal', 'close the store, not a transaction handle');
+    if (this.shared.closed) return;
+    if (this.openScope()) throw new ItdaError('internal', 'cannot close the site store inside a transaction');
+    await this.shared.connectionLock.run(async () => {
+      if (this.shared.closed) return;
+      this.shared.closed = true;
+      this.shared.connection.closeSync();
+      this.shared.instance.closeSync();
+    });
   }
 }

@@ -1,8 +1,11 @@
 /**
- * The site store's own forward-only migrations (schema `itda`), separate from the
- * CDM tables. Each runs in one transaction and is recorded; never edit a landed one.
+ * The site store's own forward-only migrations (schema `itda`), separate from the CDM
+ * tables. Each runs in one transaction and is recorded in `itda.migration`. Never edit
+ * or renumber a landed migration: append a new one to `SITE_MIGRATIONS`, using SQL both
+ * dialects accept (VARCHAR, BIGINT, TIMESTAMP, …) and `store.cdmSchema` for CDM tables.
  */
 import { cdmDdl, cdmIndexes } from '../../omop/ddl.ts';
+import { ItdaError } from '../../protocol/errors.ts';
 import type { SiteStore } from './store.ts';
 
 export interface SiteMigration {
@@ -41,36 +44,73 @@ export const SITE_MIGRATIONS: SiteMigration[] = [
   },
 ];
 
+/** Serializes concurrent migrators (two site processes on one PostgreSQL); DuckDB's file lock already does. */
+async function lockMigrations(tx: SiteStore): Promise<void> {
+  if (tx.kind === 'postgres') await tx.run("SELECT pg_advisory_xact_lock(hashtext('itda.migration'))");
+}
+
+function checkMigrationList(migrations: readonly SiteMigration[]): SiteMigration[] {
+  const sorted = [...migrations].sort((a, b) => a.id - b.id);
+  sorted.forEach((m, i) => {
+    if (!Number.isInteger(m.id) || m.id < 1 || (i > 0 && sorted[i - 1]!.id === m.id)) {
+      throw new ItdaError('internal', `site migration ids must be distinct positive integers (${m.id})`);
+    }
+  });
+  return sorted;
+}
+
 /**
- * Creates the CDM schema (unless the site reads an existing, read-only one) and applies
- * pending site migrations. Safe to run at every start.
+ * Creates the CDM schema and tables (unless the site reads an existing, read-only CDM)
+ * and applies the pending site migrations, each in its own transaction together with its
+ * row in `itda.migration`. Idempotent: safe to run at every start. Returns the ids it
+ * applied. A store migrated by a newer Itda (a migration this code does not know) is
+ * refused rather than used half-understood.
  */
 export async function migrateSiteStore(
   store: SiteStore,
   options: { createCdm?: boolean; migrations?: readonly SiteMigration[] } = {},
 ): Promise<number[]> {
-  if (options.createCdm ?? true) {
-    for (const statement of cdmDdl(store.kind, store.cdmSchema)) await store.run(statement);
-    if (store.kind === 'postgres')
-      for (const statement of cdmIndexes(store.cdmSchema)) await store.run(statement);
-  }
-  await store.run('CREATE SCHEMA IF NOT EXISTS itda');
-  await store.run(
-    'CREATE TABLE IF NOT EXISTS itda.migration (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)',
-  );
+  const migrations = checkMigrationList(options.migrations ?? SITE_MIGRATIONS);
+  await store.transaction(async (tx) => {
+    await lockMigrations(tx);
+    if (options.createCdm ?? true) {
+      for (const statement of cdmDdl(store.kind, store.cdmSchema)) await tx.run(statement);
+      if (store.kind === 'postgres') {
+        for (const statement of cdmIndexes(store.cdmSchema)) await tx.run(statement);
+      }
+    }
+    await tx.run('CREATE SCHEMA IF NOT EXISTS itda');
+    await tx.run(
+      'CREATE TABLE IF NOT EXISTS itda.migration (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)',
+    );
+  });
+
   const done = new Set((await store.all<{ id: number }>('SELECT id FROM itda.migration')).map((r) => r.id));
+  const known = new Set(migrations.map((m) => m.id));
+  const unknown = [...done].filter((id) => !known.has(id));
+  if (unknown.length) {
+    throw new ItdaError(
+      'unsupported',
+      `the site store ${store.location} has migrations this version of Itda does not know (${unknown.join(', ')}); upgrade Itda`,
+    );
+  }
   const applied: number[] = [];
-  for (const migration of [...(options.migrations ?? SITE_MIGRATIONS)].sort((a, b) => a.id - b.id)) {
+  for (const migration of migrations) {
     if (done.has(migration.id)) continue;
-    await store.transaction(async (tx) => {
+    const ran = await store.transaction(async (tx) => {
+      await lockMigrations(tx);
+      // Another process may have applied it while this one waited for the lock.
+      const [already] = await tx.all('SELECT 1 AS done FROM itda.migration WHERE id = $1', [migration.id]);
+      if (already) return false;
       await migration.up(tx);
       await tx.run('INSERT INTO itda.migration (id, name, applied_at) VALUES ($1, $2, $3)', [
         migration.id,
         migration.name,
-        new Date().toISOString(),
+        new Date(),
       ]);
+      return true;
     });
-    applied.push(migration.id);
+    if (ran) applied.push(migration.id);
   }
   return applied;
 }

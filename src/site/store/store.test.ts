@@ -1,7 +1,69 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
+import { columnSqlType } from '../../omop/ddl.ts';
 import { cdmTables } from '../../omop/schema.ts';
-import { migrateSiteStore, SITE_MIGRATIONS } from './migrations.ts';
+import { ItdaError } from '../../protocol/errors.ts';
+import { migrateSiteStore, SITE_MIGRATIONS, type SiteMigration } from './migrations.ts';
+import { openSiteStore } from './open.ts';
+import { PostgresSiteStore } from './postgres.ts';
+import type { SiteStore, SqlValue } from './store.ts';
+
+const PERSON_COLUMNS = [
+  'person_id',
+  'gender_concept_id',
+  'year_of_birth',
+  'race_concept_id',
+  'ethnicity_concept_id',
+];
+const person = (id: number): SqlValue[] => [id, 8532, 1960, 0, 0];
+const count = async (store: SiteStore, from: string) =>
+  (await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${from}`))[0]!.n;
+
+/** Rows that exercise every CDM value type: BIGINT keys past 2^31, text with COPY's special characters. */
+function measurementRows(n: number): SqlValue[][] {
+  return Array.from({ length: n }, (_, i) => [
+    5_000_000_000 + i, // measurement_id
+    3_000_000_000 + (i % 97), // person_id
+    3004249, // measurement_concept_id
+    i % 3 === 0 ? '2024-02-29' : `2023-${String((i % 12) + 1).padStart(2, '0')}-15`, // measurement_date
+    i % 4 === 0
+      ? null
+      : i % 4 === 1
+        ? '2024-02-29 13:45:10.25'
+        : new Date(Date.UTC(2024, 0, 1, 8, 0, i % 60)), // measurement_datetime
+    i % 7 === 0 ? null : (i % 2 ? -1 : 1) * (120.5 + i / 8), // value_as_number
+    32817, // measurement_type_concept_id
+    i % 5 === 0 ? null : `검사 ${i}\tback\\slash\nline "quoted" 'single'`, // measurement_source_value
+  ]);
+}
+const MEASUREMENT_COLUMNS = [
+  'measurement_id',
+  'person_id',
+  'measurement_concept_id',
+  'measurement_date',
+  'measurement_datetime',
+  'value_as_number',
+  'measurement_type_concept_id',
+  'measurement_source_value',
+];
+
+/** What the store conventions say each written value reads back as. */
+function expectedBack(row: SqlValue[]): Record<string, unknown> {
+  const datetime = row[4];
+  return {
+    ...Object.fromEntries(MEASUREMENT_COLUMNS.map((c, i) => [c, row[i]])),
+    measurement_datetime:
+      datetime === null
+        ? null
+        : datetime instanceof Date
+          ? datetime.toISOString()
+          : '2024-02-29T13:45:10.250Z',
+    unit_concept_id: null,
+  };
+}
 
 describe.each(SITE_DIALECTS)('site store on %s', (dialect) => {
   let t: TestStore | undefined;
@@ -12,124 +74,374 @@ describe.each(SITE_DIALECTS)('site store on %s', (dialect) => {
     await t?.dispose();
   });
 
-  it('creates every CDM v5.4 table with its columns', async (ctx) => {
+  it('creates the 39 CDM v5.4 tables with their columns, types, NOT NULLs and primary keys', async (ctx) => {
     if (!t) return ctx.skip();
-    const columns = await t.store.all<{ table_name: string; column_name: string }>(
-      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'cdm'",
+    const columns = await t.store.all<{
+      table_name: string;
+      column_name: string;
+      data_type: string;
+      character_maximum_length: number | null;
+      is_nullable: string;
+    }>(
+      "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable FROM information_schema.columns WHERE table_schema = 'cdm' ORDER BY table_name, ordinal_position",
     );
-    const byTable = new Map<string, string[]>();
-    for (const c of columns) byTable.set(c.table_name, [...(byTable.get(c.table_name) ?? []), c.column_name]);
-    // The 39 CDM v5.4 tables and the Medical Imaging extension's image_occurrence.
-    expect(byTable.size).toBe(40);
-    expect(byTable.has('image_occurrence')).toBe(true);
+    const keys = await t.store.all<{ table_name: string; column_name: string }>(
+      `SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc
+       JOIN information_schema.key_column_usage k
+         ON k.constraint_name = tc.constraint_name AND k.table_schema = tc.table_schema AND k.table_name = tc.table_name
+       WHERE tc.table_schema = 'cdm' AND tc.constraint_type = 'PRIMARY KEY'`,
+    );
+    // information_schema spells PostgreSQL types long-hand and keeps a VARCHAR's length apart.
+    const spelled = (type: string) =>
+      type
+        .toUpperCase()
+        .replace('TIMESTAMP WITHOUT TIME ZONE', 'TIMESTAMP')
+        .replace('CHARACTER VARYING', 'VARCHAR');
+    const present = new Set(columns.map((c) => c.table_name));
+    expect(cdmTables.filter((table) => present.has(table.name))).toHaveLength(39);
     for (const table of cdmTables) {
-      expect(new Set(byTable.get(table.name)), table.name).toEqual(new Set(table.columns.map((c) => c.name)));
+      const actual = columns.filter((c) => c.table_name === table.name);
+      expect(
+        actual.map((c) => [c.column_name, spelled(c.data_type), c.character_maximum_length, c.is_nullable]),
+        table.name,
+      ).toEqual(
+        table.columns.map((c) => {
+          const type = columnSqlType(c, table, dialect);
+          const length = /\((\d+)\)$/.exec(type);
+          return [
+            c.name,
+            type.replace(/\(\d+\)$/, ''),
+            length ? Number(length[1]) : null,
+            c.isRequired ? 'NO' : 'YES',
+          ];
+        }),
+      );
+      const key = keys.filter((k) => k.table_name === table.name).map((k) => k.column_name);
+      expect(key, table.name).toEqual(table.primaryKey ? [table.primaryKey] : []);
     }
   });
 
-  it('migrating again changes nothing', async (ctx) => {
+  it('migrating again changes nothing and keeps data', async (ctx) => {
     if (!t) return ctx.skip();
+    await t.store.run("INSERT INTO itda.site_meta (key, value) VALUES ('name', 'Seoul')");
+    const tablesBefore = await count(
+      t.store,
+      "information_schema.tables WHERE table_schema IN ('cdm', 'itda')",
+    );
+    expect(await migrateSiteStore(t.store)).toEqual([]);
     expect(await migrateSiteStore(t.store)).toEqual([]);
     expect(await t.store.all('SELECT id, name FROM itda.migration ORDER BY id')).toEqual(
       SITE_MIGRATIONS.map((m) => ({ id: m.id, name: m.name })),
     );
+    expect(await count(t.store, "information_schema.tables WHERE table_schema IN ('cdm', 'itda')")).toBe(
+      tablesBefore,
+    );
+    expect(await t.store.all('SELECT key, value FROM itda.site_meta')).toEqual([
+      { key: 'name', value: 'Seoul' },
+    ]);
+    await t.store.run("DELETE FROM itda.site_meta WHERE key = 'name'");
   });
 
-  it('bulk-loads thousands of rows and reads back every type the same way', async (ctx) => {
+  it('bulk-loads thousands of rows and reads every type back the same way', async (ctx) => {
     if (!t) return ctx.skip();
-    const rows = Array.from({ length: 3000 }, (_, i) => [
-      i + 1,
-      i + 1,
-      3004249,
-      i % 7 === 0 ? null : 120.5 + i,
-      '2024-02-29',
-      i % 2 === 0 ? '2024-02-29T13:45:10.250Z' : null,
-      32817,
-      i % 3 === 0 ? null : `src-${i}`,
-    ]);
-    const columns = [
-      'measurement_id',
-      'person_id',
-      'measurement_concept_id',
-      'value_as_number',
-      'measurement_date',
-      'measurement_datetime',
-      'measurement_type_concept_id',
-      'measurement_source_value',
-    ];
-    expect(await t.store.appendRows('cdm', 'measurement', columns, rows)).toBe(3000);
+    const rows = measurementRows(4000);
+    expect(await t.store.appendRows('cdm', 'measurement', MEASUREMENT_COLUMNS, rows)).toBe(4000);
     const back = await t.store.all(
-      `SELECT ${columns.join(', ')}, unit_concept_id FROM cdm.measurement WHERE measurement_id IN ($1, $2) ORDER BY measurement_id`,
-      [1, 2],
+      `SELECT ${MEASUREMENT_COLUMNS.join(', ')}, unit_concept_id FROM cdm.measurement ORDER BY measurement_id`,
     );
-    expect(back).toEqual([
+    expect(back).toEqual(rows.map(expectedBack));
+
+    const note = 'first line\nsecond line\twith a tab, a \\ and 한국어 — '.repeat(200);
+    await t.store.appendRows(
+      'cdm',
+      'note',
+      [
+        'note_id',
+        'person_id',
+        'note_date',
+        'note_datetime',
+        'note_type_concept_id',
+        'note_class_concept_id',
+        'note_title',
+        'note_text',
+        'encoding_concept_id',
+        'language_concept_id',
+      ],
+      [[1, 1, '2024-03-01', '2024-03-01T09:30:00Z', 32817, 44814637, null, note, 0, 4175771]],
+    );
+    expect(
+      await t.store.all('SELECT note_datetime, note_title, note_text FROM cdm.note WHERE note_id = $1', [1]),
+    ).toEqual([{ note_datetime: '2024-03-01T09:30:00.000Z', note_title: null, note_text: note }]);
+
+    const values = rows.map((r) => r[5]).filter((v): v is number => v !== null);
+    const [summary] = await t.store.all<Record<string, unknown>>(
+      `SELECT count(*) AS n, count(value_as_number) AS with_value, sum(measurement_id) AS id_sum,
+              min(measurement_date) AS first_day, max(measurement_datetime) AS last_time
+       FROM cdm.measurement`,
+    );
+    expect(summary).toEqual({
+      n: 4000,
+      with_value: values.length,
+      id_sum: rows.reduce((s, r) => s + (r[0] as number), 0),
+      first_day: rows.map((r) => r[3] as string).sort()[0],
+      last_time: '2024-02-29T13:45:10.250Z',
+    });
+  });
+
+  it('gives columns left out of a bulk load their default', async (ctx) => {
+    if (!t) return ctx.skip();
+    await t.store.run(
+      "CREATE TABLE itda.with_defaults (id INTEGER PRIMARY KEY, status VARCHAR DEFAULT 'new', note VARCHAR)",
+    );
+    await t.store.appendRows('itda', 'with_defaults', ['id'], [[1], [2]]);
+    expect(await t.store.all('SELECT id, status, note FROM itda.with_defaults ORDER BY id')).toEqual([
+      { id: 1, status: 'new', note: null },
+      { id: 2, status: 'new', note: null },
+    ]);
+    await t.store.run('DROP TABLE itda.with_defaults');
+  });
+
+  it('reads values and takes $n parameters the same way in both dialects', async (ctx) => {
+    if (!t) return ctx.skip();
+    const when = new Date('2024-02-29T13:45:10.250Z');
+    expect(
+      await t.store.all(
+        `SELECT DATE '2024-02-29' AS d, CAST($1 AS TIMESTAMP) AS ts, CAST(5000000000 AS BIGINT) AS big,
+                CAST(1.25 AS DECIMAL(10, 2)) AS dec, CAST(0.5 AS DOUBLE PRECISION) AS dbl, $2 AS text,
+                CAST(NULL AS INTEGER) AS nothing, CAST($3 AS INTEGER) + 1 AS next`,
+        [when, '한국어', 41],
+      ),
+    ).toEqual([
       {
-        measurement_id: 1,
-        person_id: 1,
-        measurement_concept_id: 3004249,
-        value_as_number: null,
-        measurement_date: '2024-02-29',
-        measurement_datetime: '2024-02-29T13:45:10.250Z',
-        measurement_type_concept_id: 32817,
-        measurement_source_value: null,
-        unit_concept_id: null,
-      },
-      {
-        measurement_id: 2,
-        person_id: 2,
-        measurement_concept_id: 3004249,
-        value_as_number: 121.5,
-        measurement_date: '2024-02-29',
-        measurement_datetime: null,
-        measurement_type_concept_id: 32817,
-        measurement_source_value: 'src-1',
-        unit_concept_id: null,
+        d: '2024-02-29',
+        ts: '2024-02-29T13:45:10.250Z',
+        big: 5_000_000_000,
+        dec: 1.25,
+        dbl: 0.5,
+        text: '한국어',
+        nothing: null,
+        next: 42,
       },
     ]);
-    expect(await t.store.all('SELECT count(*) AS n, sum(value_as_number) AS s FROM cdm.measurement')).toEqual(
-      [{ n: 3000, s: rows.reduce((sum, r) => sum + ((r[3] as number | null) ?? 0), 0) }],
-    );
+  });
+
+  it('loads all rows of a call or none, with the same error codes', async (ctx) => {
+    if (!t) return ctx.skip();
+    const store = t.store;
+    const reject = (table: string, columns: string[], rows: SqlValue[][]) =>
+      store.appendRows('cdm', table, columns, rows);
+    // A duplicate key in the last row: nothing of the call stays.
+    await expect(
+      reject('person', PERSON_COLUMNS, [person(10), person(11), person(10)]),
+    ).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    await expect(
+      reject('person', PERSON_COLUMNS, [person(12), [13, null, 1960, 0, 0]]),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(
+      reject('person', PERSON_COLUMNS, [person(14), [15, 8532, 1960.5, 0, 0]]),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringContaining('row 2, year_of_birth: 1960.5 is not an integer'),
+    });
+    await expect(reject('person', PERSON_COLUMNS, [[16, 8532, 3_000_000_000, 0, 0]])).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(
+      reject(
+        'observation_period',
+        [
+          'observation_period_id',
+          'person_id',
+          'observation_period_start_date',
+          'observation_period_end_date',
+          'period_type_concept_id',
+        ],
+        [[1, 1, '2024-02-30', '2024-03-01', 32817]],
+      ),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(reject('person', ['person_id', 'shoe_size'], [[17, 1]])).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringContaining('shoe_size'),
+    });
+    await expect(reject('person', PERSON_COLUMNS, [[18, 8532]])).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(reject('no_such_table', ['x'], [[1]])).rejects.toMatchObject({ code: 'not_found' });
+    expect(await count(store, 'cdm.person')).toBe(0);
+    expect(await count(store, 'cdm.observation_period')).toBe(0);
+    // The store is still usable after every one of those.
+    expect(await store.appendRows('cdm', 'person', PERSON_COLUMNS, [person(10)])).toBe(1);
+    expect(await store.appendRows('cdm', 'person', PERSON_COLUMNS, [])).toBe(0);
+    await store.run('DELETE FROM cdm.person');
   });
 
   it('rolls back everything a failed transaction did', async (ctx) => {
     if (!t) return ctx.skip();
     await expect(
       t.store.transaction(async (tx) => {
-        await tx.appendRows(
-          'cdm',
-          'person',
-          ['person_id', 'gender_concept_id', 'year_of_birth', 'race_concept_id', 'ethnicity_concept_id'],
-          [[1, 8507, 1950, 0, 0]],
-        );
+        await tx.appendRows('cdm', 'person', PERSON_COLUMNS, [person(1), person(2)]);
         await tx.run("INSERT INTO itda.site_meta (key, value) VALUES ('k', 'v')");
+        await tx.transaction((inner) =>
+          inner.run("INSERT INTO itda.site_meta (key, value) VALUES ('k2', 'v')"),
+        );
+        expect(await count(tx, 'cdm.person')).toBe(2);
         throw new Error('half way');
       }),
     ).rejects.toThrow('half way');
-    expect(await t.store.all('SELECT count(*) AS n FROM cdm.person')).toEqual([{ n: 0 }]);
-    expect(await t.store.all('SELECT count(*) AS n FROM itda.site_meta')).toEqual([{ n: 0 }]);
+    expect(await count(t.store, 'cdm.person')).toBe(0);
+    expect(await count(t.store, 'itda.site_meta')).toBe(0);
   });
 
-  it('refuses a row that breaks a primary key without a partial load', async (ctx) => {
+  it('does not commit a transaction in which a statement failed, even if the error was caught', async (ctx) => {
     if (!t) return ctx.skip();
-    const person = (id: number) => [id, 8532, 1960, 0, 0];
-    const cols = [
-      'person_id',
-      'gender_concept_id',
-      'year_of_birth',
-      'race_concept_id',
-      'ethnicity_concept_id',
-    ];
     await expect(
-      t.store.transaction((tx) => tx.appendRows('cdm', 'person', cols, [person(10), person(11), person(10)])),
-    ).rejects.toThrow();
-    expect(await t.store.all('SELECT count(*) AS n FROM cdm.person')).toEqual([{ n: 0 }]);
+      t.store.transaction(async (tx) => {
+        await tx.appendRows('cdm', 'person', PERSON_COLUMNS, [person(1)]);
+        await tx.appendRows('cdm', 'person', PERSON_COLUMNS, [person(1)]).catch(() => {});
+        return 'done';
+      }),
+    ).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('rolled back') });
+    expect(await count(t.store, 'cdm.person')).toBe(0);
+  });
+
+  it('lets calls made inside a transaction join it, and keeps other callers out of it', async (ctx) => {
+    if (!t) return ctx.skip();
+    const store = t.store;
+    let inserted!: () => void;
+    const rowInserted = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const transaction = store.transaction(async (tx) => {
+      await tx.appendRows('cdm', 'person', PERSON_COLUMNS, [person(1)]);
+      // The store itself, called from inside the transaction, sees the uncommitted row.
+      expect(await count(store, 'cdm.person')).toBe(1);
+      inserted();
+      await gate;
+      throw new Error('abandon');
+    });
+    await rowInserted;
+    // A caller outside the transaction never sees its rows (DuckDB: it waits; PostgreSQL: another connection).
+    const outside = count(store, 'cdm.person');
+    release();
+    await expect(transaction).rejects.toThrow('abandon');
+    expect(await outside).toBe(0);
+
+    let handle: SiteStore | undefined;
+    await store.transaction(async (tx) => {
+      handle = tx;
+    });
+    await expect(handle!.all('SELECT 1 AS one')).rejects.toBeInstanceOf(ItdaError);
+  });
+
+  it('applies each migration in one transaction and refuses a store migrated by a newer version', async (ctx) => {
+    if (!t) return ctx.skip();
+    const failing: SiteMigration = {
+      id: 1000,
+      name: 'test: half done',
+      async up(store) {
+        await store.run('CREATE TABLE itda.half_done (id INTEGER)');
+        throw new Error('migration broke');
+      },
+    };
+    await expect(migrateSiteStore(t.store, { migrations: [...SITE_MIGRATIONS, failing] })).rejects.toThrow(
+      'migration broke',
+    );
+    expect(await count(t.store, "information_schema.tables WHERE table_name = 'half_done'")).toBe(0);
+    expect(await count(t.store, 'itda.migration WHERE id = 1000')).toBe(0);
+
+    const working: SiteMigration = {
+      id: 1000,
+      name: 'test: done',
+      up: (store) => store.run('CREATE TABLE itda.done (id INTEGER)'),
+    };
+    expect(await migrateSiteStore(t.store, { migrations: [...SITE_MIGRATIONS, working] })).toEqual([1000]);
+    await expect(migrateSiteStore(t.store)).rejects.toMatchObject({ code: 'unsupported' });
+    await expect(
+      migrateSiteStore(t.store, { migrations: [...SITE_MIGRATIONS, working, working] }),
+    ).rejects.toMatchObject({ code: 'internal' });
+    await t.store.run('DROP TABLE itda.done');
+    await t.store.run('DELETE FROM itda.migration WHERE id = 1000');
+  });
+
+  it.runIf(dialect === 'postgres')('lets two processes migrate one database at once', async (ctx) => {
+    if (!t?.url) return ctx.skip();
+    const other = await PostgresSiteStore.open(t.url, 'cdm');
+    try {
+      const next: SiteMigration = {
+        id: 2000,
+        name: 'test: concurrent',
+        up: (store) => store.run('CREATE TABLE itda.concurrent (id INTEGER)'),
+      };
+      const migrations = [...SITE_MIGRATIONS, next];
+      const results = await Promise.all([
+        migrateSiteStore(t.store, { migrations }),
+        migrateSiteStore(other, { migrations }),
+      ]);
+      expect(results.flat()).toEqual([2000]);
+      await t.store.run('DROP TABLE itda.concurrent');
+      await t.store.run('DELETE FROM itda.migration WHERE id = 2000');
+    } finally {
+      await other.close();
+    }
   });
 
   it('keeps its data when closed and opened again', async (ctx) => {
     if (!t) return ctx.skip();
     await t.store.run("INSERT INTO itda.site_meta (key, value) VALUES ('site', 'kept')");
-    await t.store.close();
+    await t.store.appendRows('cdm', 'person', PERSON_COLUMNS, [person(7)]);
+    const closed = t.store;
+    await closed.close();
+    await closed.close();
+    await expect(closed.all('SELECT 1 AS one')).rejects.toMatchObject({ code: 'unavailable' });
     const reopened = await t.reopen();
     expect(await reopened.all('SELECT value FROM itda.site_meta')).toEqual([{ value: 'kept' }]);
+    expect(await reopened.all('SELECT person_id, year_of_birth FROM cdm.person')).toEqual([
+      { person_id: 7, year_of_birth: 1960 },
+    ]);
+    expect(await count(reopened, 'cdm.measurement')).toBe(4000);
+  });
+});
+
+describe('opening a site store', () => {
+  it('names the file it cannot open', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'itda-site-'));
+    try {
+      // A directory where the database file should be.
+      await fs.mkdir(path.join(dir, 'omop.duckdb'));
+      await expect(openSiteStore({ dir })).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringContaining(path.join(dir, 'omop.duckdb')),
+      });
+      const file = path.join(dir, 'plain-file');
+      await fs.writeFile(file, '');
+      await expect(openSiteStore({ dir: path.join(file, 'site') })).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringContaining(file),
+      });
+      await expect(openSiteStore({ dir, cdmSchema: 'cdm; drop' })).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the URL it cannot reach, without its password', async () => {
+    const error = await openSiteStore({
+      dir: os.tmpdir(),
+      url: 'postgres://itda:secret@127.0.0.1:1/omop',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ItdaError);
+    expect(error).toMatchObject({ code: 'unavailable' });
+    expect((error as Error).message).toContain('postgres://itda:***@127.0.0.1:1/omop');
+    expect((error as Error).message).not.toContain('secret');
   });
 });
