@@ -106,7 +106,7 @@ export interface LabCode {
   loinc: string;
   display: string;
   unit: string;
-  category: 'vital-signs' | 'laboratory' | 'survey' | 'activity' | 'procedure';
+  category: 'vital-signs' | 'laboratory' | 'survey' | 'social-history' | 'activity' | 'procedure';
 }
 
 export const LABS = {
@@ -163,7 +163,12 @@ export const LABS = {
   },
   restingHeartRate: { loinc: '40443-4', display: 'Heart rate --resting', unit: '/min', category: 'activity' },
   sleepDuration: { loinc: '93832-4', display: 'Sleep duration', unit: 'h', category: 'activity' },
-  smoking: { loinc: '72166-2', display: 'Tobacco smoking status', unit: '', category: 'survey' },
+  smoking: {
+    loinc: '72166-2',
+    display: 'Tobacco smoking status',
+    unit: '',
+    category: 'social-history',
+  },
 } as const satisfies Record<string, LabCode>;
 
 export interface DrugCode {
@@ -171,6 +176,8 @@ export interface DrugCode {
   display: string;
   atc: string;
   atcDisplay: string;
+  /** Korean sig as written on a prescription. */
+  dosageText: string;
 }
 
 export const DRUGS = {
@@ -179,24 +186,28 @@ export const DRUGS = {
     display: 'amlodipine 5 MG Oral Tablet',
     atc: 'C08CA01',
     atcDisplay: 'amlodipine',
+    dosageText: '1일 1회 1정 경구',
   },
   lisinopril: {
     rxnorm: '314076',
     display: 'lisinopril 10 MG Oral Tablet',
     atc: 'C09AA03',
     atcDisplay: 'lisinopril',
+    dosageText: '1일 1회 1정 경구',
   },
   hydrochlorothiazide: {
     rxnorm: '310798',
     display: 'hydrochlorothiazide 25 MG Oral Tablet',
     atc: 'C03AA03',
     atcDisplay: 'hydrochlorothiazide',
+    dosageText: '1일 1회 1정 경구 (아침)',
   },
   metformin: {
     rxnorm: '860975',
     display: '24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet',
     atc: 'A10BA02',
     atcDisplay: 'metformin',
+    dosageText: '1일 1회 1정 경구 (저녁 식후)',
   },
   insulin: {
     rxnorm: '106892',
@@ -204,18 +215,21 @@ export const DRUGS = {
       'insulin isophane, human 70 UNT/ML / insulin, regular, human 30 UNT/ML Injectable Suspension [Humulin]',
     atc: 'A10AD01',
     atcDisplay: 'insulin (human)',
+    dosageText: '1일 2회 아침·저녁 식전 피하주사',
   },
   warfarin: {
     rxnorm: '855332',
     display: 'warfarin sodium 5 MG Oral Tablet',
     atc: 'B01AA03',
     atcDisplay: 'warfarin',
+    dosageText: '1일 1회 1정 경구 (INR에 따라 조절)',
   },
   clopidogrel: {
     rxnorm: '309362',
     display: 'clopidogrel 75 MG Oral Tablet',
     atc: 'B01AC04',
     atcDisplay: 'clopidogrel',
+    dosageText: '1일 1회 1정 경구',
   },
 } as const satisfies Record<string, DrugCode>;
 
@@ -236,13 +250,26 @@ export const NOTE_TYPES = {
   pathology: { loinc: '11529-5', display: 'Surgical pathology study' },
 } as const;
 
-/** Codes emitted on purpose although Eunomia's vocabulary subset lacks them. */
-export const MISSING_FROM_EUNOMIA = [
-  'LOINC 8636-3 (QTc)',
-  'LOINC 8884-9 (heart rhythm)',
-  'LOINC 55423-8, 40443-4, 93832-4 (wearable steps, resting heart rate, sleep)',
-  'LOINC 11506-3, 11529-5 (note types)',
-  'SNOMED 816077007 (MRI of brain)',
-  'SNOMED 12738006, 51185008 (brain and thoracic structure, imaging body sites)',
-  'SNOMED 266919005 (never smoked tobacco)',
+/**
+ * Codes emitted on purpose although Eunomia's vocabulary subset lacks them (so they reach
+ * OMOP with concept 0 unless a site loads a fuller vocabulary). A test keeps this exact.
+ */
+export const MISSING_FROM_EUNOMIA: readonly string[] = [
+  'LOINC 8636-3', // QTc interval
+  'LOINC 8884-9', // heart rhythm
+  'LOINC 55423-8', // wearable steps
+  'LOINC 40443-4', // wearable resting heart rate
+  'LOINC 93832-4', // wearable sleep duration
+  'LOINC 11506-3', // progress note
+  'LOINC 11529-5', // surgical pathology report
+  'SNOMED 816077007', // MRI of brain
+  'SNOMED 12738006', // brain structure (imaging body site)
+  'SNOMED 51185008', // thoracic structure (imaging body site)
+  'SNOMED 266919005', // never smoked tobacco
 ];
+
+/**
+ * Codes Eunomia has, but only as non-standard concepts without a "Maps to" a standard one
+ * (LOINC 33914-3, MDRD eGFR, was upgraded in LOINC; Synthea and many labs still send it).
+ */
+export const NON_STANDARD_IN_EUNOMIA: readonly string[] = ['LOINC 33914-3'];

@@ -14,6 +14,7 @@ import {
   SYSTEMS,
 } from './codes.ts';
 import { isoDateTime, isoDay } from './dates.ts';
+import { localPatientId, localPatientNumber, siteCode } from './ids.ts';
 import { type PlantedPii, pathologyText, progressNote } from './notes.ts';
 import type { Period, Person } from './person.ts';
 import { personRandom } from './person.ts';
@@ -53,12 +54,14 @@ const ref = (type: string, id: string) => ({ reference: `${type}/${id}` });
 const quantity = (value: number, unit: string) => ({ value, unit, system: SYSTEMS.ucum, code: unit });
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
+/** `Organization.id` of a hospital (FHIR R4 id: http://hl7.org/fhir/R4/datatypes.html#id). */
 export function organizationId(site: number): string {
-  return `org-site-${site}`;
+  return `org-site-${siteCode(site)}`;
 }
 
+/** `Practitioner.id` of a hospital's n-th clinician. */
 export function practitionerId(site: number, n: number): string {
-  return `pr-${site}-${String(n).padStart(3, '0')}`;
+  return `pr-${siteCode(site)}-${String(n).padStart(3, '0')}`;
 }
 
 interface Encounter {
@@ -119,7 +122,27 @@ function encounterTimeline(random: Random, person: Person, period: Period): Enco
   return encounters.sort((a, b) => a.day - b.day || a.site - b.site);
 }
 
-/** Emits everything each hospital holds about the person; returns the person's local ids. */
+/** Person-level levels and slopes, so each measurement follows its own course over visits. */
+function clinicalCourse(random: Random) {
+  return {
+    bpOffset: random.normal(0, 7),
+    hba1cAtOnset: random.normal(7, 0.6),
+    hba1cPerYear: Math.max(0, random.normal(0.12, 0.06)),
+    egfrAtOnset: random.normal(54, 3),
+    egfrDeclinePerYear: Math.max(0.5, random.normal(2.5, 1)),
+    egfrBaseline: random.normal(100, 8),
+    mmseAtOnset: random.normal(24, 1.5),
+    mmseDeclinePerYear: Math.max(0.5, random.normal(2.5, 0.8)),
+    restingHeartRate: random.normal(66, 5),
+  };
+}
+
+/**
+ * Emits everything each hospital holds about the person as FHIR R4 resources
+ * (http://hl7.org/fhir/R4/resourcelist.html): Patient, Encounter, Condition, Observation,
+ * MedicationRequest, Procedure, ImagingStudy, DiagnosticReport and DocumentReference,
+ * each referencing the hospital's own Patient id. Returns the person's local ids.
+ */
 export function emitPerson(
   person: Person,
   seed: string | number,
@@ -132,10 +155,12 @@ export function emitPerson(
   const address = `${person.address.sido} ${person.address.sigungu} ${person.address.line}`;
   const records: SiteRecord[] = person.sites.map((site) => ({
     site,
-    patientId: `pt-${site}-${random.digits(10)}`,
-    patientNumber: `${site}${random.digits(7)}`,
+    patientId: localPatientId(seed, site, person.index),
+    patientNumber: localPatientNumber(seed, site, person.index),
   }));
   const bySite = new Map(records.map((r) => [r.site, r]));
+  const course = clinicalCourse(random);
+  let onInsulin = false;
 
   for (const record of records) {
     emit.resource(record.site, {
@@ -174,11 +199,12 @@ export function emitPerson(
   }
 
   const counters = new Map<string, number>();
+  // Fixed-width ids: the patient's local id, then a 5-digit running number per type.
   const nextId = (prefix: string, site: number) => {
     const key = `${prefix}${site}`;
     const n = (counters.get(key) ?? 0) + 1;
     counters.set(key, n);
-    return `${prefix}-${bySite.get(site)!.patientId.slice(3)}-${n}`;
+    return `${prefix}-${bySite.get(site)!.patientId.slice(3)}-${String(n).padStart(5, '0')}`;
   };
   const recordedConditions = new Set<string>();
 
@@ -243,7 +269,7 @@ export function emitPerson(
         encounter: encounterRef,
         authoredOn: start,
         requester: practitioner,
-        dosageInstruction: [{ text: '1일 1회 1정' }],
+        dosageInstruction: [{ text: drug.dosageText }],
         dispenseRequest: {
           expectedSupplyDuration: { value: days, unit: 'days', system: SYSTEMS.ucum, code: 'd' },
         },
@@ -262,7 +288,8 @@ export function emitPerson(
         performedDateTime: start,
       });
     const imaging = (study: (typeof PROCEDURES)['chestCt' | 'brainMri']) => {
-      const uid = `2.25.${random.digits(20)}`;
+      // A 2.25 OID's arc is an integer, so no leading zero.
+      const uid = `2.25.${random.int(1, 9)}${random.digits(19)}`;
       const instances = random.int(40, 300);
       emit.resource(site, {
         resourceType: 'ImagingStudy',
@@ -320,8 +347,8 @@ export function emitPerson(
     let systolic: number | undefined;
     let diastolic: number | undefined;
     if (ageYears >= 15) {
-      systolic = Math.round(random.normal(has('hypertension') ? 142 : 121, 12));
-      diastolic = Math.round(random.normal(has('hypertension') ? 88 : 77, 8));
+      systolic = Math.round(random.normal((has('hypertension') ? 142 : 121) + course.bpOffset, 9));
+      diastolic = Math.round(random.normal((has('hypertension') ? 88 : 77) + course.bpOffset / 2, 6));
       observation(LABS.bloodPressurePanel, {
         component: [
           {
@@ -367,20 +394,42 @@ export function emitPerson(
     }
     if (has('hypertension')) prescribe(random.chance(0.6) ? DRUGS.amlodipine : DRUGS.lisinopril, 90);
     if (has('diabetes')) {
+      // HbA1c drifts up from the person's level at diagnosis; insulin, once started, stays.
       const years = (day - person.conditions.diabetes!) / 365.25;
-      const hba1c = round1(Math.max(5.7, random.normal(6.8 + 0.12 * years, 0.8)));
+      const hba1c = round1(
+        Math.max(5.7, course.hba1cAtOnset + course.hba1cPerYear * years + random.normal(0, 0.3)),
+      );
       observation(LABS.hba1c, { valueQuantity: quantity(hba1c, LABS.hba1c.unit) });
+      // Fasting glucose tracks HbA1c (ADAG: mean glucose = 28.7 × HbA1c − 46.7 mg/dL).
       observation(LABS.glucose, {
-        valueQuantity: quantity(Math.round(random.normal(90 + 14 * (hba1c - 5), 15)), LABS.glucose.unit),
+        valueQuantity: quantity(
+          Math.max(70, Math.round(random.normal(28.7 * hba1c - 46.7 - 10, 10))),
+          LABS.glucose.unit,
+        ),
       });
       prescribe(DRUGS.metformin, 90);
-      if (hba1c >= 9) prescribe(DRUGS.insulin, 30);
+      if (hba1c >= 9) onInsulin = true;
+      if (onInsulin) prescribe(DRUGS.insulin, 30);
     }
     if (has('ckd') || (has('diabetes') && random.chance(0.3))) {
-      const egfr = Math.round(has('ckd') ? random.normal(45, 8) : random.normal(85, 12));
+      // CKD: eGFR starts below 60 at onset and falls a few mL/min each year; otherwise it
+      // declines slowly with age and stays at 60 or above.
+      const egfr = Math.round(
+        has('ckd')
+          ? Math.min(
+              59,
+              Math.max(
+                8,
+                course.egfrAtOnset -
+                  (course.egfrDeclinePerYear * (day - person.conditions.ckd!)) / 365.25 +
+                  random.normal(0, 2.5),
+              ),
+            )
+          : Math.max(60, course.egfrBaseline - 0.8 * Math.max(0, ageYears - 40) + random.normal(0, 4)),
+      );
       observation(LABS.creatinine, {
         valueQuantity: quantity(
-          round1(Math.max(0.4, 1.2 * (90 / Math.max(egfr, 10)) ** 0.9)),
+          round1(Math.max(0.4, (person.sex === 'female' ? 0.9 : 1.15) * (90 / egfr) ** 0.9)),
           LABS.creatinine.unit,
         ),
       });
@@ -399,8 +448,9 @@ export function emitPerson(
     if (has('stroke') && encounter.kind !== 'EMER') prescribe(DRUGS.clopidogrel, 90);
     if (has('dementia') && random.chance(0.4)) {
       const years = (day - person.conditions.dementia!) / 365.25;
+      const mmse = course.mmseAtOnset - course.mmseDeclinePerYear * years + random.normal(0, 1.5);
       observation(LABS.mmse, {
-        valueQuantity: quantity(Math.max(0, Math.round(random.normal(22 - 2 * years, 2.5))), LABS.mmse.unit),
+        valueQuantity: quantity(Math.min(30, Math.max(0, Math.round(mmse))), LABS.mmse.unit),
       });
     }
     if (encounter.reason === 'stroke' && encounter.kind === 'IMP') imaging(PROCEDURES.brainMri);
@@ -503,17 +553,31 @@ export function emitPerson(
         valueQuantity: quantity(value, lab.unit),
         device: { display: 'wearable' },
       });
-    const baseSteps = random.normal(7500, 2200);
+    // Each wearer has their own level; weekends (1970-01-01 was a Thursday) walk less and
+    // sleep longer; atrial fibrillation raises the resting rate.
+    const baseSteps = Math.max(1500, random.normal(7500, 2200));
+    const baseSleep = random.normal(6.6, 0.6);
+    const baseRestingHr =
+      course.restingHeartRate + (person.conditions.atrialFibrillation !== undefined ? 8 : 0);
     for (let d = firstDay; d < firstDay + 60 && d <= last; d++) {
-      daily(LABS.steps, Math.max(200, Math.round(random.normal(baseSteps, 1800))), d);
-      daily(LABS.restingHeartRate, Math.round(random.normal(66, 5)), d);
-      daily(LABS.sleepDuration, round1(Math.min(11, Math.max(3, random.normal(6.6, 1)))), d);
+      const weekend = (d + 4) % 7 >= 5;
+      daily(LABS.steps, Math.max(200, Math.round(random.normal(baseSteps * (weekend ? 0.8 : 1), 1500))), d);
+      daily(LABS.restingHeartRate, Math.round(random.normal(baseRestingHr, 2.5)), d);
+      daily(
+        LABS.sleepDuration,
+        round1(Math.min(11, Math.max(3, random.normal(baseSleep + (weekend ? 0.6 : 0), 0.7)))),
+        d,
+      );
     }
   }
   return records;
 }
 
-/** The hospital itself and its clinicians, once per site. */
+/**
+ * The hospital itself and its clinicians, once per site: one FHIR R4 `Organization`
+ * (http://hl7.org/fhir/R4/organization.html) and its `Practitioner`s
+ * (http://hl7.org/fhir/R4/practitioner.html), which every encounter and order references.
+ */
 export function emitSiteDirectory(
   site: number,
   seed: string | number,

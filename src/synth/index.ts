@@ -1,5 +1,6 @@
 export * from './codes.ts';
 export * from './fhir.ts';
+export * from './ids.ts';
 export * from './korea.ts';
 export * from './model.ts';
 export * from './person.ts';

@@ -35,15 +35,15 @@ export const POPULATION_2023: ReadonlyArray<readonly [number, number, number]> =
 
 export type Sex = 'male' | 'female';
 
+const AGE_SEX_BANDS = POPULATION_2023.flatMap(([age, m, f]) => [
+  { age, sex: 'male' as const, weight: m },
+  { age, sex: 'female' as const, weight: f },
+]);
+const AGE_SEX_WEIGHTS = AGE_SEX_BANDS.map((b) => b.weight);
+
+/** Age (whole years) and sex drawn from the 2023 pyramid, uniform within a 5-year band. */
 export function sampleAgeSex(random: Random): { age: number; sex: Sex } {
-  const bands = POPULATION_2023.flatMap(([age, m, f]) => [
-    { age, sex: 'male' as const, weight: m },
-    { age, sex: 'female' as const, weight: f },
-  ]);
-  const band = random.weighted(
-    bands,
-    bands.map((b) => b.weight),
-  );
+  const band = random.weighted(AGE_SEX_BANDS, AGE_SEX_WEIGHTS);
   const width = band.age === 85 ? 15 : 5;
   return { age: band.age + random.int(0, width - 1), sex: band.sex };
 }
@@ -53,8 +53,8 @@ export interface Region {
   sidoEn: string;
   weight: number;
   sigungu: readonly string[];
-  /** First digits of this 시도's postal codes. */
-  postalPrefix: string;
+  /** First two digits of this 시도's 5-digit postal codes (국가기초구역번호), lowest and highest. */
+  postalAreas: readonly [number, number];
 }
 
 export const REGIONS: readonly Region[] = [
@@ -63,108 +63,114 @@ export const REGIONS: readonly Region[] = [
     sidoEn: 'Seoul',
     weight: 9390,
     sigungu: ['강남구', '송파구', '관악구', '마포구', '노원구', '종로구'],
-    postalPrefix: '0',
+    postalAreas: [1, 9],
   },
   {
     sido: '부산광역시',
     sidoEn: 'Busan',
     weight: 3290,
     sigungu: ['해운대구', '부산진구', '사하구', '동래구'],
-    postalPrefix: '4',
+    postalAreas: [46, 49],
   },
   {
     sido: '대구광역시',
     sidoEn: 'Daegu',
     weight: 2370,
     sigungu: ['수성구', '달서구', '북구', '중구'],
-    postalPrefix: '4',
+    postalAreas: [41, 43],
   },
   {
     sido: '인천광역시',
     sidoEn: 'Incheon',
     weight: 3000,
     sigungu: ['연수구', '남동구', '부평구', '서구'],
-    postalPrefix: '2',
+    postalAreas: [21, 23],
   },
   {
     sido: '광주광역시',
     sidoEn: 'Gwangju',
     weight: 1420,
     sigungu: ['북구', '광산구', '서구', '남구'],
-    postalPrefix: '6',
+    postalAreas: [61, 62],
   },
   {
     sido: '대전광역시',
     sidoEn: 'Daejeon',
     weight: 1440,
     sigungu: ['유성구', '서구', '중구', '대덕구'],
-    postalPrefix: '3',
+    postalAreas: [34, 35],
   },
   {
     sido: '울산광역시',
     sidoEn: 'Ulsan',
     weight: 1100,
     sigungu: ['남구', '북구', '울주군', '중구'],
-    postalPrefix: '4',
+    postalAreas: [44, 45],
   },
-  { sido: '세종특별자치시', sidoEn: 'Sejong', weight: 390, sigungu: ['세종시'], postalPrefix: '3' },
+  { sido: '세종특별자치시', sidoEn: 'Sejong', weight: 390, sigungu: ['세종시'], postalAreas: [30, 30] },
   {
     sido: '경기도',
     sidoEn: 'Gyeonggi',
     weight: 13630,
     sigungu: ['수원시', '성남시', '고양시', '용인시', '부천시', '화성시'],
-    postalPrefix: '1',
+    postalAreas: [10, 18],
   },
   {
     sido: '강원특별자치도',
     sidoEn: 'Gangwon',
     weight: 1530,
     sigungu: ['춘천시', '원주시', '강릉시'],
-    postalPrefix: '2',
+    postalAreas: [24, 26],
   },
   {
     sido: '충청북도',
     sidoEn: 'Chungbuk',
     weight: 1590,
     sigungu: ['청주시', '충주시', '제천시'],
-    postalPrefix: '2',
+    postalAreas: [27, 29],
   },
   {
     sido: '충청남도',
     sidoEn: 'Chungnam',
     weight: 2130,
     sigungu: ['천안시', '아산시', '서산시', '공주시'],
-    postalPrefix: '3',
+    postalAreas: [31, 33],
   },
   {
     sido: '전북특별자치도',
     sidoEn: 'Jeonbuk',
     weight: 1760,
     sigungu: ['전주시', '익산시', '군산시'],
-    postalPrefix: '5',
+    postalAreas: [54, 56],
   },
   {
     sido: '전라남도',
     sidoEn: 'Jeonnam',
     weight: 1800,
     sigungu: ['여수시', '순천시', '목포시', '나주시'],
-    postalPrefix: '5',
+    postalAreas: [57, 60],
   },
   {
     sido: '경상북도',
     sidoEn: 'Gyeongbuk',
     weight: 2560,
     sigungu: ['포항시', '구미시', '경주시', '안동시'],
-    postalPrefix: '3',
+    postalAreas: [36, 40],
   },
   {
     sido: '경상남도',
     sidoEn: 'Gyeongnam',
     weight: 3250,
     sigungu: ['창원시', '김해시', '진주시', '양산시'],
-    postalPrefix: '5',
+    postalAreas: [50, 53],
   },
-  { sido: '제주특별자치도', sidoEn: 'Jeju', weight: 670, sigungu: ['제주시', '서귀포시'], postalPrefix: '6' },
+  {
+    sido: '제주특별자치도',
+    sidoEn: 'Jeju',
+    weight: 670,
+    sigungu: ['제주시', '서귀포시'],
+    postalAreas: [63, 63],
+  },
 ];
 
 const SURNAMES = [
@@ -254,6 +260,7 @@ const ROADS = [
   '희망로',
 ];
 
+/** A surname by census frequency and a two-syllable given name typical for the sex. */
 export function sampleName(random: Random, sex: Sex): { family: string; given: string } {
   const syllables = sex === 'male' ? GIVEN_MALE : GIVEN_FEMALE;
   let given = random.pick(syllables) + random.pick(syllables);
@@ -268,6 +275,7 @@ export interface Address {
   postalCode: string;
 }
 
+/** A road-name address (도로명주소) in a 시도 drawn by population, with a postal code of that 시도. */
 export function sampleAddress(random: Random): Address {
   const region = random.weighted(
     REGIONS,
@@ -278,7 +286,8 @@ export function sampleAddress(random: Random): Address {
     sido: region.sido,
     sigungu,
     line: `${random.pick(ROADS)} ${random.int(1, 480)}`,
-    postalCode: region.postalPrefix + random.digits(4),
+    postalCode:
+      String(random.int(region.postalAreas[0], region.postalAreas[1])).padStart(2, '0') + random.digits(3),
   };
 }
 
@@ -299,10 +308,15 @@ export function rrnCenturySexDigit(birthYear: number, sex: Sex): number {
   return male ? 3 : 4;
 }
 
-export function makeRrn(random: Random, birthDate: string, sex: Sex): string {
+/**
+ * A 주민등록번호 for a birth date and sex: YYMMDD, the century/sex digit, five serial
+ * digits (`serial`, which the caller keeps unique) and the check digit.
+ */
+export function makeRrn(birthDate: string, sex: Sex, serial: string): string {
+  if (!/^\d{5}$/.test(serial)) throw new RangeError(`RRN serial must be 5 digits (got ${serial})`);
   const [y, m, d] = birthDate.split('-');
   const front = `${y!.slice(2)}${m}${d}`;
-  const body = `${front}${rrnCenturySexDigit(Number(y), sex)}${random.digits(5)}`;
+  const body = `${front}${rrnCenturySexDigit(Number(y), sex)}${serial}`;
   return `${front}-${body.slice(6)}${rrnCheckDigit(body)}`;
 }
 
@@ -316,11 +330,12 @@ export function rrnAgrees(rrn: string, birthDate: string, sex: Sex): boolean {
   return m[1] === `${y!.slice(2)}${mo}${d}` && Number(digits[6]) === rrnCenturySexDigit(Number(y), sex);
 }
 
-export function makePhone(random: Random): string {
-  return `010-${random.digits(4)}-${random.digits(4)}`;
+/** A mobile number 010-XXXX-XXXX from 8 digits (the caller keeps them unique). */
+export function makePhone(digits8: string): string {
+  return `010-${digits8.slice(0, 4)}-${digits8.slice(4, 8)}`;
 }
 
-/** 국민건강보험 증번호: 11 digits. */
-export function makeInsuranceNumber(random: Random): string {
-  return `${random.int(1, 9)}${random.digits(10)}`;
+/** 국민건강보험 증번호: 11 digits, a leading 1–9 then 10 digits the caller keeps unique. */
+export function makeInsuranceNumber(random: Random, digits10: string): string {
+  return `${random.int(1, 9)}${digits10}`;
 }

@@ -94,6 +94,7 @@ export const STROKE_MODEL = {
 
 export type StrokeFeatures = Record<keyof typeof STROKE_MODEL.coefficients, number>;
 
+/** The stroke model's linear predictor for one person's features. */
 export function strokeLogit(features: StrokeFeatures): number {
   let logit: number = STROKE_MODEL.intercept;
   for (const [name, beta] of Object.entries(STROKE_MODEL.coefficients)) {
@@ -102,6 +103,7 @@ export function strokeLogit(features: StrokeFeatures): number {
   return logit;
 }
 
+/** The value of the band an age falls in. */
 export function bandValue(bands: AgeBands, age: number): number {
   let value = bands[0]![1];
   for (const [lower, p] of bands) if (age >= lower) value = p;

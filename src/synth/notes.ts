@@ -49,6 +49,10 @@ const PLANS = [
   '영양 상담 의뢰',
 ];
 
+/**
+ * A Korean progress note (경과기록) for a FHIR R4 `DocumentReference` attachment
+ * (http://hl7.org/fhir/R4/documentreference.html); returns the identifiers it mentions.
+ */
 export function progressNote(
   random: Random,
   subject: NoteSubject,
@@ -77,6 +81,7 @@ export function progressNote(
   return { text: lines.filter(Boolean).join('\n'), planted };
 }
 
+/** Text of a lung biopsy pathology report, the `DiagnosticReport.conclusion`. */
 export function pathologyText(random: Random, date: string): string {
   const stage = random.pick(['IA', 'IB', 'IIA', 'IIB', 'IIIA', 'IV']);
   return [

@@ -5,6 +5,7 @@
  */
 import type { DiagnosisKey } from './codes.ts';
 import { isoDay, toDay } from './dates.ts';
+import { insuranceDigits, phoneDigits, rrnSerial } from './ids.ts';
 import {
   type Address,
   makeInsuranceNumber,
@@ -68,6 +69,7 @@ export interface Person {
   sites: number[];
 }
 
+/** The random stream of one person (and, with a suffixed seed, of their records). */
 export function personRandom(seed: string | number, index: number): Random {
   return new Random(`${seed}:person:${index}`);
 }
@@ -92,6 +94,11 @@ function onsetDay(random: Random, birthDay: number, minAge: number, period: Peri
   return earliest >= lastDay ? lastDay : random.int(earliest, lastDay);
 }
 
+/**
+ * One person's ground truth — demographics, identifiers, conditions with onset days,
+ * stroke outcome, hospitals — from their own random stream: the same (seed, index)
+ * always gives the same person, whatever else is generated.
+ */
 export function generatePerson(
   seed: string | number,
   index: number,
@@ -172,10 +179,10 @@ export function generatePerson(
     birthDay,
     ageAtEnd: age,
     name: sampleName(random, sex),
-    rrn: makeRrn(random, birthDate, sex),
-    phone: makePhone(random),
+    rrn: makeRrn(birthDate, sex, rrnSerial(seed, index)),
+    phone: makePhone(phoneDigits(seed, index)),
     address: sampleAddress(random),
-    insuranceNumber: makeInsuranceNumber(random),
+    insuranceNumber: makeInsuranceNumber(random, insuranceDigits(seed, index)),
     smoker,
     heightCm,
     weightKg,
@@ -188,6 +195,7 @@ export function generatePerson(
   };
 }
 
+/** The study period from ISO dates. */
 export function periodOf(start: string, end: string): Period {
   return { startDay: toDay(start), endDay: toDay(end) };
 }

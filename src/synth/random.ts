@@ -4,6 +4,7 @@
  * which keeps generation streaming and order-independent.
  */
 
+/** cyrb128: a fast 128-bit string hash, used to turn a text seed into generator state. */
 function cyrb128(text: string): [number, number, number, number] {
   let h1 = 1779033703;
   let h2 = 3144134277;
@@ -23,6 +24,12 @@ function cyrb128(text: string): [number, number, number, number] {
   return [(h1 ^ h2 ^ h3 ^ h4) >>> 0, (h2 ^ h1) >>> 0, (h3 ^ h1) >>> 0, (h4 ^ h1) >>> 0];
 }
 
+/** A 32-bit hash of a text (keys for identifier permutations). */
+export function hashText(text: string): number {
+  return cyrb128(text)[0];
+}
+
+/** sfc32 (Small Fast Counting generator, PractRand-tested), seeded from a text. */
 export class Random {
   private a: number;
   private b: number;
@@ -101,6 +108,7 @@ export class Random {
   }
 }
 
+/** The logistic function 1 / (1 + e^−x). */
 export function logistic(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }

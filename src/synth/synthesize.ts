@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ItdaError } from '../protocol/errors.ts';
-import { DIAGNOSES, MISSING_FROM_EUNOMIA } from './codes.ts';
-import { isoDay } from './dates.ts';
+import { DIAGNOSES, MISSING_FROM_EUNOMIA, NON_STANDARD_IN_EUNOMIA } from './codes.ts';
+import { isoDay, toDay } from './dates.ts';
 import { type Emitter, emitPerson, emitSiteDirectory, RESOURCE_TYPES, type Resource } from './fhir.ts';
 import { POPULATION_2023, REGIONS } from './korea.ts';
 import {
@@ -41,6 +41,9 @@ export interface SynthSummary {
 }
 
 const FLUSH_BYTES = 1 << 20;
+
+/** Person ids are P + 7 digits. */
+export const MAX_PATIENTS = 9_999_999;
 
 class BufferedFile {
   private chunks: string[] = [];
@@ -82,10 +85,10 @@ export const HOSPITAL_NAMES = [
 function validate(options: SynthOptions): Required<SynthOptions> {
   const start = options.start ?? '2015-01-01';
   const end = options.end ?? '2025-12-31';
-  if (!Number.isInteger(options.patients) || options.patients < 1) {
+  if (!Number.isInteger(options.patients) || options.patients < 1 || options.patients > MAX_PATIENTS) {
     throw new ItdaError(
       'validation_failed',
-      `--patients must be a positive whole number (got ${options.patients})`,
+      `--patients must be a whole number from 1 to ${MAX_PATIENTS.toLocaleString('en')} (got ${options.patients})`,
     );
   }
   if (!Number.isInteger(options.sites) || options.sites < 1 || options.sites > 99) {
@@ -98,7 +101,12 @@ function validate(options: SynthOptions): Required<SynthOptions> {
     ['--start', start],
     ['--end', end],
   ] as const) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) {
+    // Round-trip through a day number so impossible dates (2020-02-31) are refused too.
+    if (
+      !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+      Number.isNaN(Date.parse(value)) ||
+      isoDay(toDay(value)) !== value
+    ) {
       throw new ItdaError('validation_failed', `${name} must be a date YYYY-MM-DD (got ${value})`);
     }
   }
@@ -130,12 +138,17 @@ export function modelDescription(options: Required<SynthOptions>) {
     strokeModel: STROKE_MODEL,
     diagnoses: DIAGNOSES,
     codesMissingFromEunomia: MISSING_FROM_EUNOMIA,
+    codesNonStandardInEunomia: NON_STANDARD_IN_EUNOMIA,
   };
 }
 
 /**
- * Generates the population. `onProgress` is called with the number of people done.
- * Same options and seed ⇒ byte-identical files.
+ * Generates the population as FHIR R4 Bulk Data export files — one NDJSON file per
+ * resource type and hospital, one resource per line
+ * (https://hl7.org/fhir/uv/bulkdata/STU1/export.html#file-format) — plus `truth/`.
+ * Person by person, written as it goes, so memory does not grow with `patients`.
+ * `onProgress` is called with the number of people done. Same options and seed ⇒
+ * byte-identical files.
  */
 export async function synthesize(
   input: SynthOptions,
