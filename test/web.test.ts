@@ -85,6 +85,14 @@ describe('web UI', () => {
         expect(await page.getByTestId(chart).locator('canvas').count(), chart).toBe(1);
       }
       await page.screenshot({ path: `${dir}/site.png`, fullPage: true });
+      // Every demo site's page shows what that site published.
+      for (const id of ['site-2', 'site-3']) {
+        await page.goto(`/sites/${id}`);
+        await expect
+          .poll(() => page.getByTestId('quality-category').count(), { timeout: 15_000 })
+          .toBeGreaterThan(0);
+        expect(await page.getByTestId('profile-persons').textContent()).toBe('Persons: 0');
+      }
 
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL('**/login');
