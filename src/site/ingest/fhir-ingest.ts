@@ -145,8 +145,11 @@ class BatchIds implements IdAllocator {
   }
 }
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+/** Content hash of a file, streamed so a large export is never held in memory. */
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Inserts rows whose primary key is not there yet (identical re-ingests add nothing). */
@@ -223,7 +226,7 @@ export async function ingestFhir(
   const next = { value: (maxId?.n ?? 0) + 1 };
   try {
     for (const file of files) {
-      const sha256 = sha256File(file);
+      const sha256 = await sha256File(file);
       const [done] = await store.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [sha256]);
       if (done) {
         summary.skippedFiles++;
