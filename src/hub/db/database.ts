@@ -2,11 +2,13 @@
  * Opens the hub database: PostgreSQL when a URL is given, embedded PGlite otherwise.
  * Both speak the same SQL, so every store works on either.
  */
+
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { redactUrl } from '../../protocol/env.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import { runMigrations } from './migrations.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
@@ -68,14 +70,4 @@ export async function openHubDatabase(options: {
   }
   await runMigrations(hubDb.db);
   return hubDb;
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }

@@ -3,12 +3,14 @@
  * or that prefer a server to an embedded file. A pool of connections; a transaction gets
  * one connection of its own for its whole length.
  */
+
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdent } from '../../omop/ddl.ts';
+import { redactUrl } from '../../protocol/env.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import {
   checkAppend,
@@ -46,16 +48,6 @@ const types = {
     );
   },
 } as pg.CustomTypesConfig;
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 function toParam(value: SqlValue): string | number | boolean | null {
   // pg would format a Date in the process's local zone; the store's convention is UTC.
