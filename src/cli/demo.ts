@@ -88,7 +88,7 @@ export async function ensureWebBuilt(): Promise<void> {
   });
 }
 
-export const DEMO_PATIENTS = 7500;
+export const DEMO_PATIENTS = 6000;
 
 /** Generates the demo hospitals' FHIR exports once; later starts reuse them. */
 async function ensureDemoPopulation(out: string, patients: number, sites: number): Promise<void> {
