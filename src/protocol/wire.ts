@@ -3,6 +3,7 @@
  * both ends, give the TypeScript types, and feed the hub's OpenAPI document.
  */
 import { z } from 'zod';
+import { feasibilityTaskPayloadSchema } from './feasibility.ts';
 
 export const siteIdSchema = z
   .string()
@@ -31,8 +32,14 @@ export const pingTaskSchema = z.object({
   payload: z.object({ message: z.string().max(200).default('ping') }),
 });
 
+/** A federated feasibility count: the site runs the Circe definition and answers aggregates. */
+export const feasibilityTaskSchema = z.object({
+  type: z.literal('feasibility'),
+  payload: feasibilityTaskPayloadSchema,
+});
+
 /** Every task type a site understands; later capabilities add members here. */
-export const taskKindSchema = z.discriminatedUnion('type', [pingTaskSchema]);
+export const taskKindSchema = z.discriminatedUnion('type', [pingTaskSchema, feasibilityTaskSchema]);
 export type TaskKind = z.infer<typeof taskKindSchema>;
 export type TaskType = TaskKind['type'];
 
