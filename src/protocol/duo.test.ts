@@ -72,6 +72,13 @@ describe('DUO compatibility', () => {
     );
   });
 
+  it('NPOA refuses ancestry research only', () => {
+    expect(checkDuoCompatibility({ terms: ['GRU', 'NPOA'] }, use({ purpose: 'POA' })).status).toBe(
+      'conflict',
+    );
+    expect(checkDuoCompatibility({ terms: ['GRU', 'NPOA', 'CC'] }, use()).status).toBe('compatible');
+  });
+
   it('IRB needs a recorded approval; PUB and other conditions go to the reviewers', () => {
     expect(checkDuoCompatibility({ terms: ['HMB', 'IRB'] }, use()).status).toBe('needs_review');
     expect(checkDuoCompatibility({ terms: ['HMB', 'IRB'] }, use(), { hasIrbApproval: true }).status).toBe(

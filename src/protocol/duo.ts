@@ -6,7 +6,7 @@
  * the matching follows the rules of the GA4GH DUO matching guidance: a permission term
  * (NRES, GRU, HMB, DS, POA) says which research purposes are covered, modifier terms
  * narrow it (NCU, NPU, NMDS, GSO) or ask for something a reviewer must confirm (IRB,
- * PUB, COL, …). Pure functions, no I/O.
+ * PUB, COL, …); CC (clinical care use) adds a use and restricts nothing. Pure functions, no I/O.
  */
 import { z } from 'zod';
 
@@ -17,6 +17,7 @@ export const DUO_TERMS = {
   HMB: { id: 'DUO:0000006', label: 'health or medical or biomedical research', kind: 'permission' },
   DS: { id: 'DUO:0000007', label: 'disease specific research', kind: 'permission' },
   POA: { id: 'DUO:0000011', label: 'population origins or ancestry research only', kind: 'permission' },
+  RS: { id: 'DUO:0000012', label: 'research specific restrictions', kind: 'modifier' },
   NMDS: { id: 'DUO:0000015', label: 'no general methods research', kind: 'modifier' },
   GSO: { id: 'DUO:0000016', label: 'genetic studies only', kind: 'modifier' },
   NPUNCU: { id: 'DUO:0000018', label: 'not-for-profit, non-commercial use only', kind: 'modifier' },
@@ -30,6 +31,8 @@ export const DUO_TERMS = {
   PS: { id: 'DUO:0000027', label: 'project specific restriction', kind: 'modifier' },
   IS: { id: 'DUO:0000028', label: 'institution specific restriction', kind: 'modifier' },
   RTN: { id: 'DUO:0000029', label: 'return to database or resource', kind: 'modifier' },
+  CC: { id: 'DUO:0000043', label: 'clinical care use', kind: 'modifier' },
+  NPOA: { id: 'DUO:0000044', label: 'population origins or ancestry research prohibited', kind: 'modifier' },
   NPU: { id: 'DUO:0000045', label: 'not-for-profit organisation use only', kind: 'modifier' },
   NCU: { id: 'DUO:0000046', label: 'non-commercial use only', kind: 'modifier' },
 } as const;
@@ -123,8 +126,8 @@ const REVIEW_MODIFIERS: ReadonlySet<DuoCode> = new Set([
  * disease study is health research) but not GRU or POA; DS covers only DS for one of the
  * dataset's diseases or a descendant of one; POA covers only POA. Modifiers: NCU refuses
  * commercial use; NPU refuses for-profit organisations and commercial use; NPUNCU both;
- * NMDS refuses general methods research; GSO refuses non-genetic studies; IRB needs a
- * recorded approval; the others (PUB, COL, GS, MOR, TS, US, PS, IS, RTN) are conditions
+ * NMDS refuses general methods research; NPOA refuses ancestry research; GSO refuses non-genetic studies; IRB needs a
+ * recorded approval; the others (RS, PUB, COL, GS, MOR, TS, US, PS, IS, RTN) are conditions
  * the DRB must confirm. A dataset with no permission term, or an unknown term, needs
  * review. The verdict is the worst finding.
  */
@@ -237,6 +240,10 @@ function modifierFinding(code: DuoCode, use: IntendedUse, options: DuoCheckOptio
         : ok('no methods research');
     case 'GSO':
       return use.geneticStudy ? ok('a genetic study') : conflict('the dataset allows genetic studies only');
+    case 'NPOA':
+      return use.purpose === 'POA'
+        ? conflict('the dataset prohibits population origins or ancestry research')
+        : ok('no ancestry research');
     case 'IRB':
       return options.hasIrbApproval
         ? ok('an ethics approval is recorded')

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { feasibilityTaskPayloadSchema } from './feasibility.ts';
+import { signedPermitSchema } from './permit.ts';
 
 export const siteIdSchema = z
   .string()
@@ -38,8 +39,21 @@ export const feasibilityTaskSchema = z.object({
   payload: feasibilityTaskPayloadSchema,
 });
 
+/** An exact cohort count with attrition, run only under a permit (counts 1–9 still leave as "<10"). */
+export const cohortCountTaskSchema = z.object({
+  type: z.literal('cohort_count'),
+  payload: z.object({
+    /** OHDSI Circe JSON; its canonical SHA-256 must equal the permit's cohort hash. */
+    cohort: z.record(z.string(), z.unknown()),
+  }),
+});
+
 /** Every task type a site understands; later capabilities add members here. */
-export const taskKindSchema = z.discriminatedUnion('type', [pingTaskSchema, feasibilityTaskSchema]);
+export const taskKindSchema = z.discriminatedUnion('type', [
+  pingTaskSchema,
+  feasibilityTaskSchema,
+  cohortCountTaskSchema,
+]);
 export type TaskKind = z.infer<typeof taskKindSchema>;
 export type TaskType = TaskKind['type'];
 
@@ -50,6 +64,8 @@ export const taskBodySchema = z.intersection(
     siteId: siteIdSchema,
     /** The permit the task runs under; null for tasks that need none (ping, feasibility). */
     permitId: z.string().nullable(),
+    /** The hub-signed permit named by permitId; the site verifies it itself. */
+    permit: signedPermitSchema.optional(),
     issuedAt: z.string().datetime(),
     expiresAt: z.string().datetime(),
   }),
@@ -63,7 +79,12 @@ export const signedTaskSchema = z.object({
 });
 export type SignedTask = z.infer<typeof signedTaskSchema>;
 
-export const taskPollReplySchema = z.object({ tasks: z.array(signedTaskSchema) });
+export const taskPollReplySchema = z.object({
+  tasks: z.array(signedTaskSchema),
+  /** Ids of revoked permits that name this site; the site keeps them and refuses their tasks. */
+  revokedPermitIds: z.array(z.string()).optional(),
+});
+export type TaskPollReply = z.infer<typeof taskPollReplySchema>;
 
 export const taskOutcomeSchema = z.enum(['done', 'refused', 'failed']);
 export type TaskOutcome = z.infer<typeof taskOutcomeSchema>;

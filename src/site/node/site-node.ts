@@ -6,14 +6,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { ItdaError } from '../../protocol/errors.ts';
-import type { RegistrationReply, SignedTask, SiteStatus } from '../../protocol/wire.ts';
+import type { RegistrationReply, SignedTask, SiteStatus, TaskPollReply } from '../../protocol/wire.ts';
 import type { SiteConfig } from '../config.ts';
 import { computeProfile } from '../profile/profile.ts';
 import { runQualityChecks } from '../quality/run.ts';
 import { openSiteStore } from '../store/open.ts';
 import type { SiteStore } from '../store/store.ts';
+import { cohortCountHandler } from './cohort-count.ts';
 import { HubClient } from './hub-client.ts';
 import { loadOrCreateSiteIdentity, pinHubKey, readPinnedHubKey } from './identity.ts';
+import { RevocationList } from './permits.ts';
 import { TaskLog } from './task-log.ts';
 import { pingHandler, runTask, type TaskHandler } from './tasks.ts';
 
@@ -56,7 +58,8 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const taskLog = await TaskLog.open(config.dir, identity.privateKey);
   const store = await openSiteStore({ dir: config.dir, url: config.storeUrl, cdmSchema: config.cdmSchema });
   log.info({ store: store.location, kind: store.kind }, 'site store ready');
-  const handlers = { ping: pingHandler, ...options.handlers };
+  const revokedPermits = await RevocationList.open(config.dir, (message) => log.warn(message));
+  const handlers = { ping: pingHandler, cohort_count: cohortCountHandler(store), ...options.handlers };
   const state: SiteNodeState = {
     siteId: config.siteId,
     registration: 'unregistered',
@@ -134,7 +137,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
           markReady();
           reportsPublished ??= publishReports();
         }
-        const reply = await client.request<{ tasks: SignedTask[] }>(
+        const reply = await client.request<TaskPollReply>(
           'GET',
           `/api/sites/${config.siteId}/tasks?wait=${config.pollWaitSeconds}`,
           undefined,
@@ -143,11 +146,14 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
         state.connected = true;
         state.lastError = undefined;
         backoff = 1000;
+        // Revocations first, so a task in the same reply under a revoked permit is refused.
+        if (reply.revokedPermitIds) await revokedPermits.add(reply.revokedPermitIds);
         for (const signed of reply.tasks) {
           const { taskId, result } = await runTask(signed, {
             hubPublicKey: hubKey,
             siteId: config.siteId,
             handlers,
+            isPermitRevoked: (id) => revokedPermits.has(id),
           });
           await taskLog.append({
             actorId: config.siteId,

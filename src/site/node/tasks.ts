@@ -1,16 +1,19 @@
 /**
  * What a site does with a task: verify first (hub signature against the pinned key,
- * addressed to this site, still valid), then act. The hub is not trusted blindly.
+ * addressed to this site, still valid, and the permit it runs under — see permits.ts),
+ * then act. The hub is not trusted blindly.
  */
 import { ItdaError } from '../../protocol/errors.ts';
 import { keyFingerprint, verifyValue } from '../../protocol/signing.ts';
 import { type SignedTask, type TaskBody, type TaskResult, taskBodySchema } from '../../protocol/wire.ts';
+import { verifyTaskPermit } from './permits.ts';
 
 export function verifyTask(
   signed: SignedTask,
   hubPublicKey: string,
   siteId: string,
   now = new Date(),
+  isPermitRevoked: (permitId: string) => boolean = () => false,
 ): TaskBody {
   if (signed.keyId !== keyFingerprint(hubPublicKey)) {
     throw new ItdaError('bad_signature', `task signed by key ${signed.keyId}, not the pinned hub key`);
@@ -24,6 +27,7 @@ export function verifyTask(
   if (body.siteId !== siteId)
     throw new ItdaError('forbidden', `task is addressed to ${body.siteId}, not ${siteId}`);
   if (Date.parse(body.expiresAt) <= now.getTime()) throw new ItdaError('permit_expired', 'task has expired');
+  verifyTaskPermit(body, { hubPublicKey, siteId, isRevoked: isPermitRevoked, now });
   return body;
 }
 
@@ -32,12 +36,18 @@ export type TaskHandler = (task: TaskBody) => Promise<unknown>;
 /** Runs a verified task; every failure becomes a result the hub can show. */
 export async function runTask(
   signed: SignedTask,
-  options: { hubPublicKey: string; siteId: string; handlers: Partial<Record<TaskBody['type'], TaskHandler>> },
+  options: {
+    hubPublicKey: string;
+    siteId: string;
+    handlers: Partial<Record<TaskBody['type'], TaskHandler>>;
+    /** The site's revocation list (permits.ts RevocationList). */
+    isPermitRevoked?: (permitId: string) => boolean;
+  },
 ): Promise<{ taskId: string; result: TaskResult }> {
   const taskId = signed.body.id;
   let body: TaskBody;
   try {
-    body = verifyTask(signed, options.hubPublicKey, options.siteId);
+    body = verifyTask(signed, options.hubPublicKey, options.siteId, new Date(), options.isPermitRevoked);
   } catch (error) {
     const e = error instanceof ItdaError ? error : new ItdaError('bad_request', String(error));
     return { taskId, result: { outcome: 'refused', error: { code: e.code, message: e.message } } };
