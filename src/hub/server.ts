@@ -14,6 +14,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import pino from 'pino';
 import { ItdaError } from '../protocol/errors.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { catalogRoutes } from './catalog/routes.ts';
 import { authRoutes } from './auth/routes.ts';
 import { seedDemoAccounts, userForSession } from './auth/service.ts';
 import type { HubConfig } from './config.ts';
@@ -122,6 +123,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   siteRoutes(app, ctx);
   jobRoutes(app, ctx);
   auditRoutes(app, ctx);
+  catalogRoutes(app, ctx);
 
   const webDist = config.webDist ?? DEFAULT_WEB_DIST;
   if (fs.existsSync(path.join(webDist, 'index.html'))) {

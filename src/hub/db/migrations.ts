@@ -108,6 +108,75 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`create index audit_entry_actor on audit_entry (actor_type, actor_id)`.execute(db);
     },
   },
+  {
+    id: 4,
+    name: 'catalog datasets with versions, search grams; hub vocabulary',
+    async up(db) {
+      // The current version of each dataset, with the columns that filters and sorts use.
+      await sql`
+        create table dataset (
+          id uuid primary key,
+          site_id text not null references site(id),
+          version integer not null,
+          title_ko text not null,
+          title_en text not null,
+          access_rights text not null check (access_rights in ('PUBLIC', 'RESTRICTED', 'NON_PUBLIC')),
+          modalities jsonb not null,
+          duo_codes jsonb not null,
+          individuals bigint,
+          body jsonb not null,
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index dataset_site on dataset (site_id)`.execute(db);
+      // Every version ever saved, the current one included: edits never overwrite history.
+      await sql`
+        create table dataset_version (
+          dataset_id uuid not null references dataset(id) on delete cascade,
+          version integer not null,
+          body jsonb not null,
+          edited_by text not null,
+          edited_at timestamptz not null default now(),
+          primary key (dataset_id, version)
+        )`.execute(db);
+      // Character n-grams of the current version's text (works alike on PGlite and PostgreSQL).
+      await sql`
+        create table dataset_gram (
+          dataset_id uuid not null references dataset(id) on delete cascade,
+          gram text not null,
+          weight smallint not null,
+          primary key (dataset_id, gram)
+        )`.execute(db);
+      await sql`create index dataset_gram_gram on dataset_gram (gram)`.execute(db);
+      // The hub's copy of the OMOP vocabulary (CONCEPT, CONCEPT_SYNONYM): no patient data.
+      await sql`
+        create table concept (
+          concept_id integer primary key,
+          concept_name text not null,
+          domain_id text not null,
+          vocabulary_id text not null,
+          concept_class_id text not null,
+          standard_concept text,
+          concept_code text not null,
+          invalid_reason text
+        )`.execute(db);
+      await sql`create index concept_code_lower on concept (lower(concept_code))`.execute(db);
+      await sql`
+        create table concept_synonym (
+          concept_id integer not null,
+          concept_synonym_name text not null,
+          language_concept_id integer not null,
+          primary key (concept_id, concept_synonym_name, language_concept_id)
+        )`.execute(db);
+      await sql`
+        create table concept_gram (
+          concept_id integer not null,
+          gram text not null,
+          primary key (concept_id, gram)
+        )`.execute(db);
+      await sql`create index concept_gram_gram on concept_gram (gram)`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

@@ -86,6 +86,59 @@ export interface AuditEntryTable {
   signature: string;
 }
 
+export type AccessRights = 'PUBLIC' | 'RESTRICTED' | 'NON_PUBLIC';
+
+export interface DatasetTable {
+  id: string;
+  site_id: string;
+  version: number;
+  title_ko: string;
+  title_en: string;
+  access_rights: AccessRights;
+  modalities: ColumnType<string[], string, string>;
+  duo_codes: ColumnType<string[], string, string>;
+  individuals: ColumnType<string | number | null, number | null, number | null>;
+  body: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface DatasetVersionTable {
+  dataset_id: string;
+  version: number;
+  body: ColumnType<unknown, string, string>;
+  edited_by: string;
+  edited_at: CreatedAt;
+}
+
+export interface DatasetGramTable {
+  dataset_id: string;
+  gram: string;
+  weight: number;
+}
+
+export interface ConceptTable {
+  concept_id: number;
+  concept_name: string;
+  domain_id: string;
+  vocabulary_id: string;
+  concept_class_id: string;
+  standard_concept: string | null;
+  concept_code: string;
+  invalid_reason: string | null;
+}
+
+export interface ConceptSynonymTable {
+  concept_id: number;
+  concept_synonym_name: string;
+  language_concept_id: number;
+}
+
+export interface ConceptGramTable {
+  concept_id: number;
+  gram: string;
+}
+
 export interface HubDatabase {
   itda_migration: MigrationTable;
   site: SiteTable;
@@ -95,4 +148,10 @@ export interface HubDatabase {
   session: SessionTable;
   site_report: SiteReportTable;
   audit_entry: AuditEntryTable;
+  dataset: DatasetTable;
+  dataset_version: DatasetVersionTable;
+  dataset_gram: DatasetGramTable;
+  concept: ConceptTable;
+  concept_synonym: ConceptSynonymTable;
+  concept_gram: ConceptGramTable;
 }
