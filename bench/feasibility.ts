@@ -1,0 +1,204 @@
+/**
+ * bench/feasibility: the Circe-compiled SQL of a realistic feasibility cohort (first
+ * atrial fibrillation diagnosis, age ≥ 65 at it, no warfarin in the 90 days before) timed
+ * against hand-written SQL for the same cohort in the same run, on DuckDB and on
+ * PostgreSQL (target ratio ≤ 1.5). Both must find the same persons with the same dates,
+ * or the bench fails.
+ *
+ * The store holds N people of the synthetic population written straight to OMOP rows
+ * (bench/feasibility-data.ts) — the FHIR round trip would take most of an hour at
+ * 100,000 on two cores and does not change what the cohort SQL reads.
+ *
+ *   npx tsx bench/feasibility.ts [--patients 100000] [--rounds 5] [--dialects duckdb,postgres]
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { cohortResultTablesDdl, compileCohort } from '../src/cohort/compile.ts';
+import { type CohortGenerationSummary, generateCohort } from '../src/cohort/generate.ts';
+import type { SiteStore } from '../src/site/store/store.ts';
+import { createTempDatabase, postgresReachable } from '../test/support/postgres.ts';
+import {
+  afNoAnticoagulantCohort,
+  handWrittenCohortSql,
+  handWrittenCohortWithAttritionSql,
+  loadSyntheticOmop,
+} from './feasibility-data.ts';
+import { benchDir, seconds, vocabularyStore } from './support.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    patients: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '5' },
+    dialects: { type: 'string', default: 'duckdb,postgres' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const patients = Number(flags.patients);
+const rounds = Number(flags.rounds);
+if (!Number.isInteger(patients) || patients < 1)
+  throw new Error(`--patients must be a positive whole number`);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive whole number`);
+const dialects = flags.dialects.split(',').map((d) => d.trim());
+for (const d of dialects)
+  if (d !== 'duckdb' && d !== 'postgres') throw new Error(`--dialects: unknown dialect ${d}`);
+
+const RESULTS = 'bench_results';
+const COHORT_ID = 1;
+const HAND_TABLE = 'hand_cohort';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function compiled(store: SiteStore): Promise<{ seconds: number; summary: CohortGenerationSummary }> {
+  const started = performance.now();
+  const summary = await generateCohort(store, afNoAnticoagulantCohort(), {
+    dialect: store.kind,
+    cdmSchema: store.cdmSchema,
+    resultSchema: RESULTS,
+    cohortId: COHORT_ID,
+  });
+  return { seconds: seconds(started), summary };
+}
+
+/**
+ * Hand-written cohort (`attrition`: with per-rule counts too) and its size; with
+ * `compare`, also the number of cohort rows that differ from Circe's.
+ */
+async function handWritten(store: SiteStore, attrition: boolean, compare: boolean) {
+  return store.transaction(async (tx) => {
+    const started = performance.now();
+    let rules: number[] = [];
+    if (attrition) {
+      const statements = handWrittenCohortWithAttritionSql(tx.cdmSchema, HAND_TABLE);
+      for (const statement of statements.slice(0, -1)) await tx.run(statement);
+      const [row] = await tx.all<{ base: number; rule_1: number; rule_2: number }>(statements.at(-1)!);
+      rules = [Number(row?.base), Number(row?.rule_1), Number(row?.rule_2)];
+    } else {
+      for (const statement of handWrittenCohortSql(tx.cdmSchema, HAND_TABLE)) await tx.run(statement);
+    }
+    const [row] = await tx.all<{ n: number }>(`SELECT COUNT(DISTINCT subject_id) AS n FROM ${HAND_TABLE}`);
+    const elapsed = seconds(started);
+    let differing = 0;
+    if (compare) {
+      const circe = `SELECT subject_id, cohort_start_date, cohort_end_date FROM ${RESULTS}.cohort WHERE cohort_definition_id = ${COHORT_ID}`;
+      const hand = `SELECT subject_id, cohort_start_date, cohort_end_date FROM ${HAND_TABLE}`;
+      const [diff] = await tx.all<{ n: number }>(
+        `SELECT (SELECT COUNT(*) FROM (${circe} EXCEPT ${hand}) a) + (SELECT COUNT(*) FROM (${hand} EXCEPT ${circe}) b) AS n`,
+      );
+      differing = Number(diff?.n ?? 0);
+    }
+    return { seconds: elapsed, persons: Number(row?.n ?? 0), differing, rules };
+  });
+}
+
+/** Each compiled statement's time, slowest first (what to look at to close the gap). */
+async function profile(store: SiteStore) {
+  const compiledCohort = compileCohort(afNoAnticoagulantCohort(), {
+    dialect: store.kind,
+    cdmSchema: store.cdmSchema,
+    resultSchema: RESULTS,
+    cohortId: COHORT_ID,
+  });
+  const times: { ms: number; sql: string }[] = [];
+  await store.transaction(async (tx) => {
+    for (const statement of compiledCohort.statements) {
+      const started = performance.now();
+      await tx.run(statement);
+      times.push({ ms: performance.now() - started, sql: statement.replace(/\s+/g, ' ').slice(0, 90) });
+    }
+  });
+  return { statements: times.length, slowest: times.sort((a, b) => b.ms - a.ms).slice(0, 5) };
+}
+
+async function benchDialect(dialect: 'duckdb' | 'postgres') {
+  const dir = benchDir('feasibility');
+  let url: string | undefined;
+  let drop = async () => {};
+  if (dialect === 'postgres') {
+    if (!(await postgresReachable())) throw new Error('PostgreSQL is not reachable; pass --dialects duckdb');
+    const db = await createTempDatabase('itda_bench');
+    url = db.url;
+    drop = db.drop;
+  }
+  const store = await vocabularyStore(dir, url);
+  try {
+    const started = performance.now();
+    const loaded = await loadSyntheticOmop(store, { patients });
+    if (dialect === 'postgres') await store.run('ANALYZE');
+    const loadSeconds = seconds(started);
+    for (const statement of cohortResultTablesDdl(dialect, RESULTS)) await store.run(statement);
+
+    // One untimed round warms caches for both, and checks that they agree.
+    const first = await compiled(store);
+    const check = await handWritten(store, true, true);
+    const circeRules = [
+      first.summary.baseCount,
+      ...first.summary.inclusionRules.map((rule) => rule.remainingCount),
+    ];
+    if (
+      first.summary.personCount !== check.persons ||
+      check.differing !== 0 ||
+      circeRules.join() !== check.rules.join()
+    ) {
+      throw new Error(
+        `${dialect}: Circe found ${first.summary.personCount} persons (attrition ${circeRules.join(' → ')}), ` +
+          `the hand-written SQL ${check.persons} (attrition ${check.rules.join(' → ')}); ${check.differing} cohort rows differ`,
+      );
+    }
+    const times = { circe: [] as number[], hand: [] as number[], handWithAttrition: [] as number[] };
+    const runs: [keyof typeof times, () => Promise<{ seconds: number }>][] = [
+      ['circe', () => compiled(store)],
+      ['hand', () => handWritten(store, false, false)],
+      ['handWithAttrition', () => handWritten(store, true, false)],
+    ];
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order so none always runs on another's warm cache.
+      for (let i = 0; i < runs.length; i++) {
+        const [name, run] = runs[(i + round) % runs.length]!;
+        times[name].push((await run()).seconds);
+      }
+    }
+    return {
+      dialect,
+      loaded,
+      loadSeconds,
+      summary: first.summary,
+      circe: median(times.circe),
+      hand: median(times.hand),
+      handWithAttrition: median(times.handWithAttrition),
+      profile: flags.profile ? await profile(store) : undefined,
+    };
+  } finally {
+    await store.close();
+    await drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+out(`bench/feasibility: N=${patients.toLocaleString('en')} synthetic patients, median of ${rounds} rounds`);
+for (const dialect of dialects as ('duckdb' | 'postgres')[]) {
+  const r = await benchDialect(dialect);
+  const ratio = r.circe / r.hand;
+  const ratioWithAttrition = r.circe / r.handWithAttrition;
+  out(
+    `${dialect}: loaded ${r.loaded.persons.toLocaleString('en')} persons, ${r.loaded.conditions.toLocaleString('en')} conditions, ` +
+      `${r.loaded.drugs.toLocaleString('en')} drug exposures in ${r.loadSeconds.toFixed(1)} s`,
+  );
+  out(
+    `${dialect}: AF entry ${r.summary.baseCount} persons → ${r.summary.inclusionRules.map((rule) => `${rule.name}: ${rule.remainingCount}`).join(' → ')}; ` +
+      `cohort ${r.summary.personCount} persons (hand-written SQL: same rows, same attrition)`,
+  );
+  out(
+    `${dialect}: Circe-compiled ${(r.circe * 1000).toFixed(0)} ms, hand-written ${(r.hand * 1000).toFixed(0)} ms ` +
+      `(with attrition ${(r.handWithAttrition * 1000).toFixed(0)} ms); ratio ${ratio.toFixed(2)}× ` +
+      `(${ratioWithAttrition.toFixed(2)}× against the hand-written SQL with attrition; target ≤ 1.5×)${ratio > 1.5 ? '  ABOVE TARGET' : ''}`,
+  );
+  if (r.profile) {
+    out(`${dialect}: ${r.profile.statements} compiled statements; slowest:`);
+    for (const s of r.profile.slowest) out(`  ${s.ms.toFixed(0).padStart(5)} ms  ${s.sql}`);
+  }
+}
