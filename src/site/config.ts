@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { type DisclosurePolicy, disclosurePolicy } from '../privacy/disclosure.ts';
 import { parseEnv } from '../protocol/env.ts';
 import { siteIdSchema } from '../protocol/wire.ts';
 
@@ -19,6 +20,8 @@ export interface SiteConfig {
   /** Long-poll wait, seconds. */
   pollWaitSeconds: number;
   logLevel: string;
+  /** Disclosure control applied before any aggregate leaves (the steward may only raise it). */
+  disclosure: DisclosurePolicy;
 }
 
 const envSchema = z.object({
@@ -36,7 +39,32 @@ const envSchema = z.object({
     .default('cdm'),
   ITDA_POLL_WAIT: z.coerce.number().int().min(1).max(60).default(30),
   ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // The steward's disclosure thresholds (raise-only; checked by siteDisclosurePolicy).
+  ITDA_MIN_CELL_COUNT: z.coerce.number().optional(),
+  ITDA_FEASIBILITY_ROUNDING: z.coerce.number().optional(),
+  ITDA_MIN_ROWS_MOMENTS: z.coerce.number().optional(),
+  ITDA_GLM_ROWS_PER_PARAMETER: z.coerce.number().optional(),
+  ITDA_MIN_ROWS_MODEL_UPDATE: z.coerce.number().optional(),
 });
+
+function siteDisclosurePolicy(e: z.infer<typeof envSchema>): DisclosurePolicy {
+  return disclosurePolicy(
+    {
+      minCellCount: e.ITDA_MIN_CELL_COUNT,
+      rounding: e.ITDA_FEASIBILITY_ROUNDING,
+      minRowsForMoments: e.ITDA_MIN_ROWS_MOMENTS,
+      glmRowsPerParameter: e.ITDA_GLM_ROWS_PER_PARAMETER,
+      minRowsForModelUpdate: e.ITDA_MIN_ROWS_MODEL_UPDATE,
+    },
+    {
+      minCellCount: 'ITDA_MIN_CELL_COUNT',
+      rounding: 'ITDA_FEASIBILITY_ROUNDING',
+      minRowsForMoments: 'ITDA_MIN_ROWS_MOMENTS',
+      glmRowsPerParameter: 'ITDA_GLM_ROWS_PER_PARAMETER',
+      minRowsForModelUpdate: 'ITDA_MIN_ROWS_MODEL_UPDATE',
+    },
+  );
+}
 
 /** Just where the site's OMOP store is: for commands that touch the store, not the hub. */
 export function loadSiteStoreConfig(env: NodeJS.ProcessEnv = process.env): {
@@ -70,5 +98,6 @@ export function loadSiteConfig(
     cdmSchema: flags.cdmSchema ?? e.ITDA_CDM_SCHEMA,
     pollWaitSeconds: flags.pollWaitSeconds ?? e.ITDA_POLL_WAIT,
     logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
+    disclosure: flags.disclosure ?? siteDisclosurePolicy(e),
   };
 }

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { RegistrationReply, SignedTask, SiteStatus, TaskPollReply } from '../../protocol/wire.ts';
 import type { SiteConfig } from '../config.ts';
+import { feasibilityHandler } from '../feasibility/feasibility-task.ts';
 import { computeProfile } from '../profile/profile.ts';
 import { runQualityChecks } from '../quality/run.ts';
 import { openSiteStore } from '../store/open.ts';
@@ -59,7 +60,12 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const store = await openSiteStore({ dir: config.dir, url: config.storeUrl, cdmSchema: config.cdmSchema });
   log.info({ store: store.location, kind: store.kind }, 'site store ready');
   const revokedPermits = await RevocationList.open(config.dir, (message) => log.warn(message));
-  const handlers = { ping: pingHandler, cohort_count: cohortCountHandler(store), ...options.handlers };
+  const handlers = {
+    ping: pingHandler,
+    cohort_count: cohortCountHandler(store),
+    feasibility: feasibilityHandler(store, config.disclosure),
+    ...options.handlers,
+  };
   const state: SiteNodeState = {
     siteId: config.siteId,
     registration: 'unregistered',
