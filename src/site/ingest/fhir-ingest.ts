@@ -20,6 +20,7 @@ import {
 } from '../../fhir/index.ts';
 import { quoteIdent } from '../../omop/ddl.ts';
 import type { SiteStore, SqlValue } from '../store/store.ts';
+import { rebuildEras } from './eras.ts';
 import { Quarantine } from './quarantine.ts';
 
 const BATCH = 2000;
@@ -294,6 +295,7 @@ export async function ingestFhir(
       }
     }
     if (summary.files > summary.skippedFiles) await rebuildObservationPeriods(store);
+    if (summary.files > summary.skippedFiles) await rebuildEras(store);
   } finally {
     quarantine.close();
   }

@@ -42,6 +42,16 @@ export const SITE_MIGRATIONS: SiteMigration[] = [
         image_occurrence_date DATE NOT NULL, image_study_uid VARCHAR, image_series_uid VARCHAR, modality_concept_id INTEGER)`);
     },
   },
+  {
+    id: 3,
+    name: "era bookkeeping: the condition and drug rows each person's eras were built from",
+    async up(store) {
+      // Count and id sum per person at the last era build: a person whose numbers change is rebuilt.
+      await store.run(
+        'CREATE TABLE IF NOT EXISTS itda.era_source (person_id BIGINT PRIMARY KEY, condition_rows BIGINT NOT NULL, condition_id_sum BIGINT NOT NULL, drug_rows BIGINT NOT NULL, drug_id_sum BIGINT NOT NULL)',
+      );
+    },
+  },
 ];
 
 /** Serializes concurrent migrators (two site processes on one PostgreSQL); DuckDB's file lock already does. */
