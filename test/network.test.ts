@@ -16,20 +16,16 @@ import {
 import type { Health } from '../src/protocol/wire.ts';
 import { readTaskLog, verifyTaskLog } from '../src/site/node/task-log.ts';
 import { tempDir } from './support/hub.ts';
+import { signIn } from './support/session.ts';
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const response = await fetch(url, init);
   return { status: response.status, body: (await response.json()) as T };
 }
 
-async function adminCookie(url: string): Promise<string> {
-  const response = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@itda.demo', password: 'itda-demo' }),
-  });
-  expect(response.status).toBe(200);
-  return response.headers.get('set-cookie')!.split(';')[0]!;
+/** Headers of an admin session: cookie and CSRF token. */
+async function adminHeaders(url: string): Promise<Record<string, string>> {
+  return (await signIn(url, 'admin@itda.demo')).headers();
 }
 
 async function waitFor<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
@@ -55,13 +51,13 @@ const start = (dir: string) =>
 describe('demo network', () => {
   let dir: string;
   let network: DemoNetwork;
-  let cookie: string;
+  let admin: Record<string, string>;
   let firstPingId: string;
 
   beforeAll(async () => {
     dir = await tempDir('itda-demo-');
     network = await start(dir);
-    cookie = await adminCookie(network.url);
+    admin = await adminHeaders(network.url);
   });
   afterAll(async () => {
     await network?.stop();
@@ -121,14 +117,14 @@ describe('demo network', () => {
       const quality = await getJson<{ report: { overall: { run: number } } }>(
         `${network.url}/api/sites/${id}/quality`,
         {
-          headers: { cookie },
+          headers: admin,
         },
       );
       expect(quality.status).toBe(200);
       expect(quality.body.report.overall.run).toBeGreaterThan(1000);
       const profile = await getJson<{ report: { analyses: { analysisId: number }[] } }>(
         `${network.url}/api/sites/${id}/profile`,
-        { headers: { cookie } },
+        { headers: admin },
       );
       expect(profile.body.report.analyses.map((a) => a.analysisId)).toContain(401);
     }
@@ -145,7 +141,7 @@ describe('demo network', () => {
     for (const id of ['site-1', 'site-2', 'site-3']) {
       const { status, body } = await getJson<{ id: string; status: string; result: { pong: boolean } }>(
         `${network.url}/api/sites/${id}/ping?wait=15`,
-        { method: 'POST', headers: { cookie } },
+        { method: 'POST', headers: admin },
       );
       expect(status).toBe(200);
       expect(body).toMatchObject({ status: 'done', result: { pong: true } });
@@ -156,7 +152,7 @@ describe('demo network', () => {
   it('records every task sent and answered in a verifiable audit log', async () => {
     const { body } = await getJson<{ entries: { action: string; actorType: string; targetId: string }[] }>(
       `${network.url}/api/audit?action=task.&limit=1000`,
-      { headers: { cookie } },
+      { headers: admin },
     );
     const pings = body.entries.filter((e) => e.targetId === firstPingId).map((e) => [e.action, e.actorType]);
     expect(pings).toEqual([
@@ -165,7 +161,7 @@ describe('demo network', () => {
     ]);
     const { body: verdict } = await getJson<{ ok: boolean }>(`${network.url}/api/audit/verify`, {
       method: 'POST',
-      headers: { cookie },
+      headers: admin,
     });
     expect(verdict).toMatchObject({ ok: true });
   });
@@ -204,7 +200,7 @@ describe('demo network', () => {
     network.hub.ctx.tasks.notify('site-1');
     const { body: task } = await getJson<{ status: string; error: { code: string } }>(
       `${network.url}/api/tasks/${body.id}?wait=15`,
-      { headers: { cookie } },
+      { headers: admin },
     );
     expect(task).toMatchObject({ status: 'refused', error: { code: 'bad_signature' } });
 
@@ -248,9 +244,9 @@ describe('demo network', () => {
       ['site-2', 'approved', true],
       ['site-3', 'approved', true],
     ]);
-    cookie = await adminCookie(network.url);
+    admin = await adminHeaders(network.url);
     const { status, body } = await getJson<{ status: string }>(`${network.url}/api/tasks/${firstPingId}`, {
-      headers: { cookie },
+      headers: admin,
     });
     expect(status).toBe(200);
     expect(body.status).toBe('done');

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { DEMO_ACCOUNTS } from '../hub/auth/service.ts';
+import { DEMO_ACCOUNTS } from '../hub/auth/demo-accounts.ts';
 import { type HubConfig, loadHubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/server.ts';
 import { ItdaError } from '../protocol/errors.ts';

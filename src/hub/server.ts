@@ -14,16 +14,17 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import pino from 'pino';
 import { ItdaError } from '../protocol/errors.ts';
 import { auditRoutes } from './audit/routes.ts';
-import { catalogRoutes } from './catalog/routes.ts';
+import { seedDemoAccounts } from './auth/demo-accounts.ts';
+import { authenticateUserRequest, refuseCrossSite } from './auth/guard.ts';
+import { pruneOldLoginFailures } from './auth/rate-limit.ts';
 import { authRoutes } from './auth/routes.ts';
-import { seedDemoAccounts, userForSession } from './auth/service.ts';
+import { catalogRoutes } from './catalog/routes.ts';
 import type { HubConfig } from './config.ts';
 import type { HubContext } from './context.ts';
 import { openHubDatabase } from './db/database.ts';
 import { healthRoutes } from './health/routes.ts';
 import { type DeclaredRoute, installAccessControl } from './http/access.ts';
 import { installProblemHandler } from './http/problem.ts';
-import { SESSION_COOKIE } from './http/request-context.ts';
 import { TaskNotifier } from './jobs/notifier.ts';
 import { jobRoutes } from './jobs/routes.ts';
 import { loadOrCreateHubKeys } from './keys.ts';
@@ -108,13 +109,9 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
     async siteEnrolment() {
       // registerSite verifies the signature against the key in the body.
     },
-    async user(request, roles) {
-      const user = await userForSession(ctx, request.cookies[SESSION_COOKIE]);
-      if (!user) throw new ItdaError('unauthenticated', 'sign in first');
-      if (roles.length > 0 && !roles.some((role) => user.roles.includes(role))) {
-        throw new ItdaError('forbidden', `needs one of the roles: ${roles.join(', ')}`);
-      }
-      request.user = user;
+    user: (request, access) => authenticateUserRequest(ctx, request, access),
+    async publicWrite(request) {
+      refuseCrossSite(request);
     },
   });
 
@@ -140,6 +137,9 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
 
   const pruner = setInterval(() => {
     pruneNonces(ctx).catch((error: unknown) => log.warn({ err: error }, 'nonce pruning failed'));
+    pruneOldLoginFailures(ctx).catch((error: unknown) =>
+      log.warn({ err: error }, 'login failure pruning failed'),
+    );
   }, 60_000);
   pruner.unref();
 

@@ -27,9 +27,13 @@ export async function signIn(baseUrl: string, email: string, password = DEMO_PAS
   }
   const cookies = response.headers.getSetCookie().map((c) => c.split(';')[0]!);
   const cookie = cookies.join('; ');
+  // Double-submit: the readable itda_csrf cookie goes back in x-csrf-token.
+  const csrf = cookies.find((c) => c.startsWith('itda_csrf='))?.slice('itda_csrf='.length);
+  if (!csrf) throw new Error(`sign-in as ${email} set no itda_csrf cookie`);
   const headers = (extra: Record<string, string> = {}) => ({
     cookie,
     'content-type': 'application/json',
+    'x-csrf-token': csrf,
     ...extra,
   });
   const call = (method: string, path: string, body?: unknown) =>

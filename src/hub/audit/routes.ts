@@ -33,7 +33,7 @@ export function auditRoutes(app: FastifyInstance, ctx: HubContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/api/audit', {
-    config: { access: { kind: 'user', roles: ['admin'] } },
+    config: { access: { kind: 'user', roles: ['admin'], owner: 'none', scope: 'admin' } },
     schema: {
       tags: ['audit'],
       summary: 'Audit log entries in sequence order',
@@ -50,7 +50,7 @@ export function auditRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.post('/api/audit/verify', {
-    config: { access: { kind: 'user', roles: ['admin'] } },
+    config: { access: { kind: 'user', roles: ['admin'], owner: 'none', scope: 'admin' } },
     schema: {
       tags: ['audit'],
       summary: 'Verify the whole hash chain; names the first bad entry',

@@ -1,18 +1,26 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import '../http/request-context.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { API_SCOPES, apiKeyViewSchema, publicUserSchema } from '../../protocol/auth.ts';
 import type { HubContext } from '../context.ts';
-import { ROLES } from '../http/access.ts';
-import { SESSION_COOKIE } from '../http/request-context.ts';
-import { login, logout } from './service.ts';
+import { CSRF_COOKIE, SESSION_COOKIE } from '../http/request-context.ts';
+import { createApiKey, listOwnApiKeys, revokeOwnApiKey } from './api-keys.ts';
+import { login, logout, type NewSession } from './service.ts';
 
-export const publicUserSchema = z.object({
-  id: z.string(),
-  email: z.string(),
-  name: z.string(),
-  roles: z.array(z.enum(ROLES)),
-});
+export { publicUserSchema };
+
+/** Sets the httpOnly session cookie and the readable CSRF cookie the web app echoes. */
+export function setSessionCookies(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
+  const common = {
+    path: '/',
+    sameSite: 'lax',
+    secure: request.protocol === 'https',
+    expires: session.expiresAt,
+  } as const;
+  reply.setCookie(SESSION_COOKIE, session.token, { ...common, httpOnly: true });
+  reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...common, httpOnly: false });
+}
 
 export function authRoutes(app: FastifyInstance, ctx: HubContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -21,25 +29,21 @@ export function authRoutes(app: FastifyInstance, ctx: HubContext): void {
     config: { access: { kind: 'public' } },
     schema: {
       tags: ['auth'],
-      summary: 'Sign in; sets an httpOnly session cookie',
+      summary: 'Sign in; sets an httpOnly session cookie and the itda_csrf cookie',
+      description:
+        'Five failures for one account from one address within 15 minutes (or 20 for the account, 50 for the address) answer 429 with Retry-After.',
       body: z.object({ email: z.string().min(3).max(320), password: z.string().min(1).max(1000) }),
       response: { 200: z.object({ user: publicUserSchema }) },
     },
     handler: async (request, reply) => {
-      const session = await login(ctx, request.body.email, request.body.password);
-      reply.setCookie(SESSION_COOKIE, session.token, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: request.protocol === 'https',
-        expires: session.expiresAt,
-      });
+      const session = await login(ctx, request.body.email, request.body.password, { ip: request.ip });
+      setSessionCookies(request, reply, session);
       return { user: session.user };
     },
   });
 
   r.get('/api/auth/me', {
-    config: { access: { kind: 'user', roles: [] } },
+    config: { access: { kind: 'user', roles: [], owner: 'self', scope: 'catalog:read' } },
     schema: {
       tags: ['auth'],
       summary: 'The signed-in user',
@@ -54,7 +58,51 @@ export function authRoutes(app: FastifyInstance, ctx: HubContext): void {
     handler: async (request, reply) => {
       await logout(ctx, request.cookies[SESSION_COOKIE]);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(CSRF_COOKIE, { path: '/' });
       return reply.code(204).send();
     },
+  });
+
+  r.get('/api/auth/keys', {
+    config: { access: { kind: 'user', roles: [], owner: 'self' } },
+    schema: {
+      tags: ['auth'],
+      summary: "The signed-in user's API keys (never their secrets)",
+      response: { 200: z.object({ keys: z.array(apiKeyViewSchema) }) },
+    },
+    handler: async (request) => ({ keys: await listOwnApiKeys(ctx, request.user!) }),
+  });
+
+  r.post('/api/auth/keys', {
+    config: { access: { kind: 'user', roles: [], owner: 'self' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Create an API key; the key itself is in this reply only',
+      body: z.object({
+        name: z.string().trim().min(1).max(100),
+        scopes: z.array(z.enum(API_SCOPES)).min(1),
+        expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+      }),
+      response: { 201: z.object({ key: apiKeyViewSchema, token: z.string() }) },
+    },
+    handler: async (request, reply) => {
+      const { expiresAt, ...rest } = request.body;
+      const created = await createApiKey(ctx, request.user!, {
+        ...rest,
+        expiresAt: expiresAt ? new Date(expiresAt) : null,
+      });
+      return reply.code(201).send(created);
+    },
+  });
+
+  r.delete('/api/auth/keys/:id', {
+    config: { access: { kind: 'user', roles: [], owner: 'self' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Revoke one of your API keys',
+      params: z.object({ id: z.string().min(1).max(64) }),
+      response: { 200: z.object({ key: apiKeyViewSchema }) },
+    },
+    handler: async (request) => ({ key: await revokeOwnApiKey(ctx, request.user!, request.params.id) }),
   });
 }

@@ -35,7 +35,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: HubContext): void {
   vocabularyRoutes(app, ctx);
 
   r.get('/api/catalog', {
-    config: { access: { kind: 'user', roles: [] } },
+    config: { access: { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } },
     schema: {
       tags: ['catalog'],
       summary: 'Search datasets (Korean and English n-gram text, filters, sort, pages)',
@@ -66,7 +66,9 @@ export function catalogRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.post('/api/catalog', {
-    config: { access: { kind: 'user', roles: ['steward', 'admin'] } },
+    config: {
+      access: { kind: 'user', roles: ['steward', 'admin'], owner: 'site', scope: 'catalog:write' },
+    },
     schema: {
       tags: ['catalog'],
       summary: 'Describe a dataset of a site (a steward of that site, or an admin)',
@@ -78,7 +80,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get('/api/catalog/:id', {
-    config: { access: { kind: 'user', roles: [] } },
+    config: { access: { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } },
     schema: {
       tags: ['catalog'],
       summary: 'A dataset, current version',
@@ -89,7 +91,9 @@ export function catalogRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.put('/api/catalog/:id', {
-    config: { access: { kind: 'user', roles: ['steward', 'admin'] } },
+    config: {
+      access: { kind: 'user', roles: ['steward', 'admin'], owner: 'site', scope: 'catalog:write' },
+    },
     schema: {
       tags: ['catalog'],
       summary: 'Save a new version of a dataset (refused if baseVersion is not the current one)',
@@ -108,7 +112,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get('/api/catalog/:id/versions', {
-    config: { access: { kind: 'user', roles: [] } },
+    config: { access: { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } },
     schema: {
       tags: ['catalog'],
       summary: "A dataset's history, newest first",
@@ -119,7 +123,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get('/api/catalog/:id/versions/:version', {
-    config: { access: { kind: 'user', roles: [] } },
+    config: { access: { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } },
     schema: {
       tags: ['catalog'],
       summary: 'One version of a dataset',

@@ -177,6 +177,58 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`create index concept_gram_gram on concept_gram (gram)`.execute(db);
     },
   },
+  {
+    id: 6,
+    name: 'organisations, per-site roles, API keys, login attempts',
+    async up(db) {
+      await sql`
+        create table organisation (
+          id text primary key,
+          name_ko text not null,
+          name_en text not null,
+          kind text not null check (kind in ('hospital', 'company', 'university', 'operator')),
+          created_at timestamptz not null default now()
+        )`.execute(db);
+      // One organisation per user is the membership; OIDC accounts may have no password.
+      await sql`alter table app_user add column organisation_id text references organisation(id)`.execute(db);
+      await sql`alter table app_user add column active boolean not null default true`.execute(db);
+      await sql`alter table app_user alter column password_hash drop not null`.execute(db);
+      await sql`alter table app_user add column oidc_subject text unique`.execute(db);
+      // Sites register after accounts exist (and may be re-registered), so no foreign key to site.
+      await sql`
+        create table user_site_role (
+          user_id uuid not null references app_user(id) on delete cascade,
+          site_id text not null,
+          role text not null check (role in ('steward', 'drb_member')),
+          primary key (user_id, site_id, role)
+        )`.execute(db);
+      await sql`create index user_site_role_site on user_site_role (site_id, role)`.execute(db);
+      // The CSRF token is bound to its session: a cookie planted from elsewhere does not match.
+      await sql`alter table session add column csrf_hash text`.execute(db);
+      await sql`
+        create table api_key (
+          id text primary key,
+          user_id uuid not null references app_user(id) on delete cascade,
+          name text not null,
+          secret_hash text not null,
+          scopes jsonb not null,
+          created_at timestamptz not null default now(),
+          expires_at timestamptz,
+          revoked_at timestamptz,
+          last_used_at timestamptz
+        )`.execute(db);
+      await sql`create index api_key_user on api_key (user_id)`.execute(db);
+      await sql`
+        create table login_failure (
+          id bigserial primary key,
+          email text not null,
+          ip text not null,
+          at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index login_failure_email_at on login_failure (email, at)`.execute(db);
+      await sql`create index login_failure_ip_at on login_failure (ip, at)`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

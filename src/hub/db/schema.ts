@@ -50,9 +50,13 @@ export interface AppUserTable {
   id: string;
   email: string;
   name: string;
-  password_hash: string;
+  /** Null for accounts that only sign in through OpenID Connect. */
+  password_hash: string | null;
   roles: JSONColumnType<string[]>;
   created_at: CreatedAt;
+  organisation_id: string | null;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  oidc_subject: string | null;
 }
 
 export interface SessionTable {
@@ -61,6 +65,44 @@ export interface SessionTable {
   user_id: string;
   created_at: CreatedAt;
   expires_at: Timestamp;
+  /** SHA-256 of the session's CSRF token (double-submit, bound to the session). */
+  csrf_hash: string | null;
+}
+
+export type OrganisationKind = 'hospital' | 'company' | 'university' | 'operator';
+
+export interface OrganisationTable {
+  id: string;
+  name_ko: string;
+  name_en: string;
+  kind: OrganisationKind;
+  created_at: CreatedAt;
+}
+
+export interface UserSiteRoleTable {
+  user_id: string;
+  site_id: string;
+  role: 'steward' | 'drb_member';
+}
+
+export interface ApiKeyTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** SHA-256 of the key's secret; the secret itself is shown once and never stored. */
+  secret_hash: string;
+  scopes: JSONColumnType<string[]>;
+  created_at: CreatedAt;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface LoginFailureTable {
+  id: ColumnType<number, never, never>;
+  email: string;
+  ip: string;
+  at: CreatedAt;
 }
 
 export interface SiteReportTable {
@@ -146,6 +188,10 @@ export interface HubDatabase {
   task: TaskTable;
   app_user: AppUserTable;
   session: SessionTable;
+  organisation: OrganisationTable;
+  user_site_role: UserSiteRoleTable;
+  api_key: ApiKeyTable;
+  login_failure: LoginFailureTable;
   site_report: SiteReportTable;
   audit_entry: AuditEntryTable;
   dataset: DatasetTable;

@@ -3,10 +3,31 @@
  * declaration makes the hub refuse to start, so no endpoint is open by accident.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ApiScope, Role } from '../../protocol/auth.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 
-export const ROLES = ['researcher', 'steward', 'drb_member', 'irb_officer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { API_SCOPES, type ApiScope, ROLES, type Role } from '../../protocol/auth.ts';
+
+/**
+ * Whose records a user route touches, i.e. the check its service makes beyond the role:
+ * - `self`: only the caller's own records (their keys, their profile);
+ * - `site`: records of a site the caller holds a site role for (steward, DRB member);
+ * - `application`: an application the caller applied for, is a member of, or reviews;
+ * - `none`: no ownership — allowed only on read-only routes (catalog, public reports)
+ *   and on admin-only routes; test/routes.test.ts enforces this.
+ */
+export const OWNERSHIP = ['self', 'site', 'application', 'none'] as const;
+export type Ownership = (typeof OWNERSHIP)[number];
+
+export interface UserAccess {
+  kind: 'user';
+  /** At least one of these roles (global, or held for any site); any role when empty. */
+  roles: readonly Role[];
+  /** The scope an API key needs; without it the route takes no API keys. */
+  scope?: ApiScope;
+  /** Whose records the route touches (see OWNERSHIP). Every user route states one. */
+  owner?: Ownership;
+}
 
 export type RouteAccess =
   /** Anyone, e.g. health and login. */
@@ -15,8 +36,8 @@ export type RouteAccess =
   | { kind: 'site' }
   /** A site proving possession of the key it registers (only the registration route). */
   | { kind: 'site-enrolment' }
-  /** A signed-in user with at least one of the roles (any role when `roles` is empty). */
-  | { kind: 'user'; roles: readonly Role[] };
+  /** A signed-in user (session cookie, or an API key with the scope). */
+  | UserAccess;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,7 +48,9 @@ declare module 'fastify' {
 export interface AccessCheckers {
   site(request: FastifyRequest): Promise<void>;
   siteEnrolment(request: FastifyRequest): Promise<void>;
-  user(request: FastifyRequest, roles: readonly Role[]): Promise<void>;
+  user(request: FastifyRequest, access: UserAccess): Promise<void>;
+  /** Public routes that change state still refuse cross-site browser requests (login CSRF). */
+  publicWrite?(request: FastifyRequest): Promise<void>;
 }
 
 /** Collected while routes register; the route-rule test reads it. */
@@ -35,6 +58,13 @@ export interface DeclaredRoute {
   method: string;
   url: string;
   access: RouteAccess;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** True for methods that may change state (RFC 9110 §9.2.1 "safe" methods excluded). */
+export function isStateChanging(method: string): boolean {
+  return !SAFE_METHODS.has(method.toUpperCase());
 }
 
 export function installAccessControl(app: FastifyInstance, checkers: AccessCheckers): DeclaredRoute[] {
@@ -53,13 +83,14 @@ export function installAccessControl(app: FastifyInstance, checkers: AccessCheck
     if (!access) return;
     switch (access.kind) {
       case 'public':
+        if (checkers.publicWrite && isStateChanging(request.method)) await checkers.publicWrite(request);
         return;
       case 'site':
         return checkers.site(request);
       case 'site-enrolment':
         return checkers.siteEnrolment(request);
       case 'user':
-        return checkers.user(request, access.roles);
+        return checkers.user(request, access);
       default: {
         const never: never = access;
         throw new ItdaError('internal', `unknown access rule ${JSON.stringify(never)}`);

@@ -39,6 +39,8 @@ export function problemFor(error: ItdaError, instance?: string): Problem {
 }
 
 export function sendProblem(reply: FastifyReply, error: ItdaError, instance?: string): FastifyReply {
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply.code(error.status).type('application/problem+json').send(problemFor(error, instance));
 }
 

@@ -10,7 +10,12 @@ declare module 'fastify' {
     site?: SiteRow;
     /** Set by the `user` access rule. */
     user?: PublicUser;
+    /** How the `user` access rule authenticated the caller. */
+    auth?: { via: 'session' } | { via: 'api_key'; apiKeyId: string };
   }
 }
 
 export const SESSION_COOKIE = 'itda_session';
+/** Readable by the web app, which echoes it in CSRF_HEADER (double-submit). */
+export const CSRF_COOKIE = 'itda_csrf';
+export const CSRF_HEADER = 'x-csrf-token';

@@ -25,7 +25,7 @@ export function jobRoutes(app: FastifyInstance, ctx: HubContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/api/sites/:id/ping', {
-    config: { access: { kind: 'user', roles: ['admin'] } },
+    config: { access: { kind: 'user', roles: ['admin'], owner: 'none', scope: 'admin' } },
     schema: {
       tags: ['tasks'],
       summary: 'Send a signed ping task to a site; optionally wait for its answer',
@@ -45,7 +45,7 @@ export function jobRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get('/api/tasks/:id', {
-    config: { access: { kind: 'user', roles: ['admin'] } },
+    config: { access: { kind: 'user', roles: ['admin'], owner: 'none', scope: 'admin' } },
     schema: {
       tags: ['tasks'],
       summary: 'A task and its result',

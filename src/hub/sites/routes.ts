@@ -76,7 +76,7 @@ export function siteRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.post('/api/sites/:id/approve', {
-    config: { access: { kind: 'user', roles: ['admin'] } },
+    config: { access: { kind: 'user', roles: ['admin'], owner: 'none', scope: 'admin' } },
     schema: {
       tags: ['sites'],
       summary: 'Approve a pending site (operator)',
@@ -106,7 +106,7 @@ export function siteRoutes(app: FastifyInstance, ctx: HubContext): void {
     });
 
     r.get(`/api/sites/:id/${kind}`, {
-      config: { access: { kind: 'user', roles: [] } },
+      config: { access: { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } },
       schema: {
         tags: ['sites'],
         summary: `The latest ${kind} report a site published`,

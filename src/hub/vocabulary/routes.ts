@@ -21,7 +21,7 @@ export function vocabularyRoutes(app: FastifyInstance, ctx: HubContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/api/concepts', {
-    config: { access: { kind: 'user', roles: [] } },
+    config: { access: { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } },
     schema: {
       tags: ['vocabulary'],
       summary: 'Search concepts by code, name or synonym (Korean too), ranked',
