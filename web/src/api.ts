@@ -10,6 +10,9 @@ export interface User {
   email: string;
   name: string;
   roles: string[];
+  organisationId: string | null;
+  siteRoles: { siteId: string; role: 'steward' | 'drb_member' }[];
+  active: boolean;
 }
 
 export class ApiError extends Error {
@@ -22,11 +25,21 @@ export class ApiError extends Error {
   }
 }
 
+/** The session's CSRF token: the readable `itda_csrf` cookie the hub set at sign-in. */
+function csrfToken(): string | undefined {
+  const cookie = document.cookie.split('; ').find((c) => c.startsWith('itda_csrf='));
+  return cookie ? decodeURIComponent(cookie.slice('itda_csrf='.length)) : undefined;
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  // State-changing requests echo the CSRF token (double-submit); reads need none.
+  const csrf = method === 'GET' || method === 'HEAD' ? undefined : csrfToken();
+  if (csrf) headers['x-csrf-token'] = csrf;
   const response = await fetch(path, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (response.status === 204) return undefined as T;
