@@ -17,6 +17,8 @@ export interface SiteConfig {
   /** PostgreSQL URL of the OMOP store; unset means DuckDB at DIR/omop.duckdb. */
   storeUrl: string | undefined;
   cdmSchema: string;
+  /** The CDM schema is an existing OMOP database Itda only reads (ITDA_SITE_EXISTING_CDM). */
+  existingCdm: boolean;
   /** Long-poll wait, seconds. */
   pollWaitSeconds: number;
   logLevel: string;
@@ -37,6 +39,10 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain lower-case SQL identifier')
     .default('cdm'),
+  ITDA_SITE_EXISTING_CDM: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   ITDA_POLL_WAIT: z.coerce.number().int().min(1).max(60).default(30),
   ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // The steward's disclosure thresholds (raise-only; checked by siteDisclosurePolicy).
@@ -70,9 +76,17 @@ function siteDisclosurePolicy(e: z.infer<typeof envSchema>): DisclosurePolicy {
 export function loadSiteStoreConfig(env: NodeJS.ProcessEnv = process.env): {
   storeUrl: string | undefined;
   cdmSchema: string;
+  existingCdm: boolean;
 } {
-  const e = parseEnv(envSchema.pick({ ITDA_SITE_STORE_URL: true, ITDA_CDM_SCHEMA: true }), env);
-  return { storeUrl: e.ITDA_SITE_STORE_URL, cdmSchema: e.ITDA_CDM_SCHEMA };
+  const e = parseEnv(
+    envSchema.pick({ ITDA_SITE_STORE_URL: true, ITDA_CDM_SCHEMA: true, ITDA_SITE_EXISTING_CDM: true }),
+    env,
+  );
+  return {
+    storeUrl: e.ITDA_SITE_STORE_URL,
+    cdmSchema: e.ITDA_CDM_SCHEMA,
+    existingCdm: e.ITDA_SITE_EXISTING_CDM,
+  };
 }
 
 export function loadSiteConfig(
@@ -96,6 +110,7 @@ export function loadSiteConfig(
     enrolmentToken: flags.enrolmentToken ?? e.ITDA_ENROLMENT_TOKEN,
     storeUrl: flags.storeUrl ?? e.ITDA_SITE_STORE_URL,
     cdmSchema: flags.cdmSchema ?? e.ITDA_CDM_SCHEMA,
+    existingCdm: flags.existingCdm ?? e.ITDA_SITE_EXISTING_CDM,
     pollWaitSeconds: flags.pollWaitSeconds ?? e.ITDA_POLL_WAIT,
     logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
     disclosure: flags.disclosure ?? siteDisclosurePolicy(e),

@@ -18,19 +18,46 @@ import type { SiteStore } from '../../site/store/store.ts';
 import { createProgress } from '../progress.ts';
 import { action } from '../run.ts';
 
+/** Flags every store command takes: where the site is, and which CDM schema it reads. */
+interface StoreFlags {
+  site: string;
+  cdmSchema?: string;
+  existingCdm?: boolean;
+}
+
+function storeOptions(command: Command): Command {
+  return command
+    .requiredOption('--site <dir>', "the site's directory")
+    .option('--cdm-schema <schema>', 'schema of the CDM tables (ITDA_CDM_SCHEMA; default cdm)')
+    .option(
+      '--existing-cdm',
+      'the CDM schema is an existing OMOP database (PostgreSQL) that Itda only reads (ITDA_SITE_EXISTING_CDM)',
+    );
+}
+
+/** Opens the store for reading, or for writing CDM tables (refused on an existing CDM). */
 async function withStore<T>(
-  dir: string,
-  readOnly: boolean,
+  flags: StoreFlags,
+  mode: 'read' | 'write',
   fn: (store: SiteStore) => Promise<T>,
 ): Promise<T> {
-  const { storeUrl, cdmSchema } = loadSiteStoreConfig();
-  if (readOnly && !storeUrl && !fs.existsSync(path.join(dir, DUCKDB_FILE))) {
+  const dir = flags.site;
+  const config = loadSiteStoreConfig();
+  const readOnly = mode === 'read';
+  if (readOnly && !config.storeUrl && !fs.existsSync(path.join(dir, DUCKDB_FILE))) {
     throw new ItdaError(
       'not_found',
       `no site store in ${dir} (expected ${DUCKDB_FILE}; run the site or load data first)`,
     );
   }
-  const store = await openSiteStore({ dir, url: storeUrl, cdmSchema, readOnly });
+  const store = await openSiteStore({
+    dir,
+    url: config.storeUrl,
+    cdmSchema: flags.cdmSchema ?? config.cdmSchema,
+    existingCdm: flags.existingCdm ?? config.existingCdm,
+    readOnly,
+    writeCdm: !readOnly,
+  });
   try {
     return await fn(store);
   } finally {
@@ -89,18 +116,15 @@ function bytesProgress(label: string) {
 }
 
 export function registerStoreCommands(program: Command, site: Command): void {
-  program
-    .command('vocab')
-    .description('OMOP vocabularies in the site store')
-    .command('load')
+  const vocab = program.command('vocab').description('OMOP vocabularies in the site store');
+  storeOptions(vocab.command('load'))
     .description("load vocabulary tables (Athena's download, or the CSV layout of an OMOP export) in bulk")
-    .requiredOption('--site <dir>', "the site's directory")
     .option('--json', 'print the result as JSON')
     .argument('<vocabdir>', 'folder with CONCEPT.csv, CONCEPT_RELATIONSHIP.csv, …')
     .action(
-      action(async (vocabDir: string, options: { site: string; json?: boolean }) => {
+      action(async (vocabDir: string, options: StoreFlags & { json?: boolean }) => {
         const progress = bytesProgress('vocab');
-        const result = await withStore(options.site, false, (store) =>
+        const result = await withStore(options, 'write', (store) =>
           loadVocabulary(store, vocabDir, {
             quarantineDir: path.join(options.site, 'quarantine'),
             onProgress: progress.onProgress,
@@ -110,21 +134,19 @@ export function registerStoreCommands(program: Command, site: Command): void {
       }),
     );
 
-  program
-    .command('ingest')
+  storeOptions(program.command('ingest'))
     .description(
       'load FHIR R4 files (Bulk NDJSON, .ndjson.gz, Bundles; files or folders) or an OMOP CSV set into a site store',
     )
-    .requiredOption('--site <dir>', "the site's directory")
     .option('--omop-csv <dir>', 'an existing OMOP CDM v5.4 CSV set, loaded as it is (vocabulary included)')
     .option('--json', 'print the result as JSON')
     .argument('[paths...]', 'FHIR R4 NDJSON files, Bundles or folders')
     .action(
-      action(async (paths: string[], options: { site: string; omopCsv?: string; json?: boolean }) => {
+      action(async (paths: string[], options: StoreFlags & { omopCsv?: string; json?: boolean }) => {
         const quarantineDir = path.join(options.site, 'quarantine');
         if (options.omopCsv) {
           const progress = bytesProgress('ingest');
-          const result = await withStore(options.site, false, (store) =>
+          const result = await withStore(options, 'write', (store) =>
             loadOmopCsv(store, options.omopCsv!, { quarantineDir, onProgress: progress.onProgress }),
           ).finally(progress.stop);
           printLoad(result, options.json ?? false);
@@ -136,7 +158,7 @@ export function registerStoreCommands(program: Command, site: Command): void {
             'nothing to ingest: give FHIR files or folders, or --omop-csv DIR',
           );
         const progress = createProgress('ingest', 0, 'resources');
-        const summary = await withStore(options.site, false, (store) =>
+        const summary = await withStore(options, 'write', (store) =>
           ingestFhir(store, paths, { quarantineDir, onProgress: (n) => progress.update(n) }),
         ).finally(() => progress.stop());
         if (options.json) {
@@ -176,16 +198,14 @@ export function registerStoreCommands(program: Command, site: Command): void {
       }),
     );
 
-  site
-    .command('check')
+  storeOptions(site.command('check'))
     .description('run the OHDSI Data Quality Dashboard checks on the site store')
-    .requiredOption('--site <dir>', "the site's directory")
     .option('--json', 'print the whole report as JSON')
     .option('--html <file>', 'also write the report as an HTML page')
     .action(
-      action(async (options: { site: string; json?: boolean; html?: string }) => {
+      action(async (options: StoreFlags & { json?: boolean; html?: string }) => {
         const progress = createProgress('checks', 0, 'checks');
-        const report = await withStore(options.site, true, (store) =>
+        const report = await withStore(options, 'read', (store) =>
           runQualityChecks(store, {
             onProgress: (done, total) => {
               progress.setTotal(total);
@@ -238,14 +258,12 @@ export function registerStoreCommands(program: Command, site: Command): void {
       }),
     );
 
-  site
-    .command('profile')
+  storeOptions(site.command('profile'))
     .description('an Achilles-style profile of the site store (counts from 1 to 9 shown as "<10")')
-    .requiredOption('--site <dir>', "the site's directory")
     .option('--json', 'print the whole profile as JSON')
     .action(
-      action(async (options: { site: string; json?: boolean }) => {
-        const profile = await withStore(options.site, true, (store) => computeProfile(store));
+      action(async (options: StoreFlags & { json?: boolean }) => {
+        const profile = await withStore(options, 'read', (store) => computeProfile(store));
         if (options.json) {
           process.stdout.write(`${JSON.stringify(profile, null, 2)}\n`);
           return;
@@ -266,15 +284,13 @@ export function registerStoreCommands(program: Command, site: Command): void {
       }),
     );
 
-  site
-    .command('sql')
+  storeOptions(site.command('sql'))
     .description('run a read-only SQL query on the site store (writes are refused)')
-    .requiredOption('--site <dir>', "the site's directory")
     .option('--json', 'print rows as JSON')
     .argument('<sql>', 'the query, e.g. "SELECT count(*) FROM cdm.person"')
     .action(
-      action(async (sql: string, options: { site: string; json?: boolean }) => {
-        const rows = await withStore(options.site, true, (store) => readOnlyQuery(store, sql));
+      action(async (sql: string, options: StoreFlags & { json?: boolean }) => {
+        const rows = await withStore(options, 'read', (store) => readOnlyQuery(store, sql));
         process.stdout.write(options.json ? `${JSON.stringify(rows)}\n` : formatTable(rows));
       }),
     );

@@ -57,7 +57,12 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const identity = await loadOrCreateSiteIdentity(config.dir);
   const client = new HubClient(config.hubUrl, config.siteId, identity.privateKey);
   const taskLog = await TaskLog.open(config.dir, identity.privateKey);
-  const store = await openSiteStore({ dir: config.dir, url: config.storeUrl, cdmSchema: config.cdmSchema });
+  const store = await openSiteStore({
+    dir: config.dir,
+    url: config.storeUrl,
+    cdmSchema: config.cdmSchema,
+    existingCdm: config.existingCdm,
+  });
   log.info({ store: store.location, kind: store.kind }, 'site store ready');
   const revokedPermits = await RevocationList.open(config.dir, (message) => log.warn(message));
   const handlers = {

@@ -22,6 +22,43 @@ export interface OpenSiteStoreOptions {
   migrate?: boolean;
   /** Open the DuckDB file read-only (no migrations). */
   readOnly?: boolean;
+  /**
+   * The CDM tables are an existing OMOP database that Itda only reads (PostgreSQL): no CDM
+   * DDL, required tables checked, remembered in `itda.site_meta` for later opens.
+   */
+  existingCdm?: boolean;
+  /** The caller will write CDM tables (ingest, vocabulary load): refused on an existing CDM. */
+  writeCdm?: boolean;
+}
+
+/**
+ * The CDM v5.4 tables an existing OMOP database must have for quality checks, the profile
+ * and cohorts; the other CDM tables are read when present.
+ */
+export const REQUIRED_EXISTING_CDM_TABLES = [
+  'person',
+  'observation_period',
+  'visit_occurrence',
+  'condition_occurrence',
+  'drug_exposure',
+  'procedure_occurrence',
+  'measurement',
+  'observation',
+  'death',
+  'concept',
+  'concept_relationship',
+  'concept_ancestor',
+] as const;
+
+/** Key in `itda.site_meta` that marks a CDM schema as an existing, read-only database. */
+const EXISTING_CDM_KEY = (schema: string) => `existing_cdm.${schema}`;
+
+/** Stores opened on an existing CDM, so callers can ask without another query. */
+const existingStores = new WeakSet<SiteStore>();
+
+/** Whether this store's CDM tables are an existing OMOP database that Itda must not write. */
+export function isExistingCdm(store: SiteStore): boolean {
+  return existingStores.has(store);
 }
 
 /**
@@ -38,6 +75,7 @@ export async function openSiteStore(options: OpenSiteStoreOptions): Promise<Site
       `CDM schema "${cdmSchema}" must be a lower-case SQL identifier (letters, digits, _)`,
     );
   }
+  if (options.existingCdm && !options.url) throw existingNeedsPostgres();
   let store: SiteStore;
   if (options.url) store = await PostgresSiteStore.open(options.url, cdmSchema);
   else {
@@ -53,13 +91,100 @@ export async function openSiteStore(options: OpenSiteStoreOptions): Promise<Site
       readOnly: options.readOnly ?? false,
     });
   }
-  if (options.migrate ?? !options.readOnly) {
-    try {
-      await migrateSiteStore(store, { createCdm: options.createCdm ?? true });
-    } catch (error) {
-      await store.close();
-      throw error;
+  try {
+    const existing = options.existingCdm === true || (await markedExisting(store));
+    if (existing) {
+      await checkExistingCdm(store, options);
+      existingStores.add(store);
     }
+    if (options.migrate ?? !options.readOnly) {
+      if (existing) {
+        // Itda's own tables, the imaging extension included, go to `itda`: nothing is created in the CDM schema.
+        await migrateSiteStore(withCdmSchema(store, 'itda'), { createCdm: false });
+        await store.run(
+          'INSERT INTO itda.site_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+          [EXISTING_CDM_KEY(cdmSchema), 'read-only'],
+        );
+      } else await migrateSiteStore(store, { createCdm: options.createCdm ?? true });
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
   }
   return store;
+}
+
+function existingNeedsPostgres(): ItdaError {
+  return new ItdaError(
+    'validation_failed',
+    'an existing OMOP CDM is read from PostgreSQL: set ITDA_SITE_STORE_URL (and --cdm-schema) to use one',
+  );
+}
+
+/** Whether an earlier open recorded this CDM schema as an existing database (PostgreSQL only). */
+async function markedExisting(store: SiteStore): Promise<boolean> {
+  if (store.kind !== 'postgres') return false;
+  const [table] = await store.all(
+    "SELECT 1 AS found FROM information_schema.tables WHERE table_schema = 'itda' AND table_name = 'site_meta'",
+  );
+  if (!table) return false;
+  const [mark] = await store.all('SELECT value FROM itda.site_meta WHERE key = $1', [
+    EXISTING_CDM_KEY(store.cdmSchema),
+  ]);
+  return mark !== undefined;
+}
+
+/**
+ * An existing CDM is read from PostgreSQL, has the required tables, and is never the target
+ * of an ingest or vocabulary load; each failure names what is wrong.
+ */
+async function checkExistingCdm(store: SiteStore, options: OpenSiteStoreOptions): Promise<void> {
+  if (store.kind !== 'postgres') throw existingNeedsPostgres();
+  const found = new Set(
+    (
+      await store.all<{ table_name: string }>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
+        [store.cdmSchema],
+      )
+    ).map((r) => r.table_name),
+  );
+  if (found.size === 0) {
+    throw new ItdaError(
+      'not_found',
+      `no CDM tables in schema "${store.cdmSchema}" of ${store.location}: is --cdm-schema (ITDA_CDM_SCHEMA) right?`,
+    );
+  }
+  const missing = REQUIRED_EXISTING_CDM_TABLES.filter((t) => !found.has(t));
+  if (missing.length) {
+    throw new ItdaError(
+      'not_found',
+      `the existing OMOP CDM in schema "${store.cdmSchema}" of ${store.location} lacks required tables: ${missing.join(', ')}`,
+    );
+  }
+  if (options.writeCdm) {
+    throw new ItdaError(
+      'forbidden',
+      `schema "${store.cdmSchema}" of ${store.location} is an existing OMOP CDM that Itda only reads: ` +
+        'ingest and vocabulary loads into it are refused (load into a store of its own instead)',
+    );
+  }
+}
+
+/**
+ * The same store with another CDM schema name, for migrations that create their tables in
+ * `store.cdmSchema`: on an existing CDM they are pointed at `itda`. Transactions opened
+ * through it hand out handles with the same name.
+ */
+function withCdmSchema(store: SiteStore, cdmSchema: string): SiteStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'cdmSchema') return cdmSchema;
+      if (property === 'transaction') {
+        return <T>(fn: (tx: SiteStore) => Promise<T>) =>
+          target.transaction((tx) => fn(withCdmSchema(tx, cdmSchema)));
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
