@@ -22,6 +22,7 @@ import { catalogRoutes } from './catalog/routes.ts';
 import type { HubConfig } from './config.ts';
 import type { HubContext } from './context.ts';
 import { openHubDatabase } from './db/database.ts';
+import { feasibilityRoutes } from './feasibility/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { type DeclaredRoute, installAccessControl } from './http/access.ts';
 import { installProblemHandler } from './http/problem.ts';
@@ -121,6 +122,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   jobRoutes(app, ctx);
   auditRoutes(app, ctx);
   catalogRoutes(app, ctx);
+  feasibilityRoutes(app, ctx);
 
   const webDist = config.webDist ?? DEFAULT_WEB_DIST;
   if (fs.existsSync(path.join(webDist, 'index.html'))) {

@@ -178,6 +178,40 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    id: 5,
+    name: 'feasibility queries and their per-site answers',
+    async up(db) {
+      await sql`
+        create table feasibility_query (
+          id uuid primary key,
+          user_id uuid not null references app_user(id),
+          name text,
+          definition jsonb not null,
+          definition_hash text not null,
+          inclusion_rules jsonb not null,
+          timeout_seconds integer not null,
+          status text not null check (status in ('running', 'complete', 'refused')),
+          refusal text,
+          created_at timestamptz not null default now(),
+          deadline timestamptz not null,
+          completed_at timestamptz
+        )`.execute(db);
+      await sql`create index feasibility_query_user on feasibility_query (user_id, created_at)`.execute(db);
+      await sql`
+        create table feasibility_site (
+          query_id uuid not null references feasibility_query(id) on delete cascade,
+          site_id text not null,
+          task_id uuid references task(id),
+          send_error jsonb,
+          status text check (status in ('answered', 'refused', 'failed', 'not_answering')),
+          answer jsonb,
+          error jsonb,
+          answered_at timestamptz,
+          primary key (query_id, site_id)
+        )`.execute(db);
+    },
+  },
+  {
     id: 6,
     name: 'organisations, per-site roles, API keys, login attempts',
     async up(db) {

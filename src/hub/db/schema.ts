@@ -181,6 +181,38 @@ export interface ConceptGramTable {
   gram: string;
 }
 
+/** A researcher's federated feasibility query (migration 5). */
+export interface FeasibilityQueryTable {
+  id: string;
+  user_id: string;
+  name: string | null;
+  /** The Circe cohort expression as submitted. */
+  definition: JSONColumnType<Record<string, unknown>>;
+  /** SHA-256 of the definition's canonical JSON: "same definition" for differencing. */
+  definition_hash: string;
+  inclusion_rules: JSONColumnType<string[]>;
+  timeout_seconds: number;
+  status: 'running' | 'complete' | 'refused';
+  refusal: string | null;
+  created_at: CreatedAt;
+  deadline: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+/** One site asked by a feasibility query; the answer is frozen here when the query settles. */
+export interface FeasibilitySiteTable {
+  query_id: string;
+  site_id: string;
+  task_id: string | null;
+  /** Why the task could not be sent, if it could not. */
+  send_error: JSONColumnType<{ code: string; message: string }> | null;
+  /** Filled when the query settles: answered / refused / failed / not_answering. */
+  status: string | null;
+  answer: ColumnType<unknown, string | null, string | null>;
+  error: JSONColumnType<{ code: string; message: string }> | null;
+  answered_at: Timestamp | null;
+}
+
 export interface HubDatabase {
   itda_migration: MigrationTable;
   site: SiteTable;
@@ -200,4 +232,6 @@ export interface HubDatabase {
   concept: ConceptTable;
   concept_synonym: ConceptSynonymTable;
   concept_gram: ConceptGramTable;
+  feasibility_query: FeasibilityQueryTable;
+  feasibility_site: FeasibilitySiteTable;
 }
