@@ -294,6 +294,32 @@ describe.each(SITE_DIALECTS)('all Synthea bundles ingested on %s', (dialect) => 
     expect(first!.quarantined).toBe(readQuarantine(path.join(t.dir, 'quarantine')).size);
   });
 
+  it('derives condition and drug eras: every mapped condition in exactly one era, drug eras on ingredients only', async (ctx) => {
+    if (!t) return ctx.skip();
+    const [conditions] = await t.store.all<{ n: number }>(
+      'SELECT count(*) AS n FROM cdm.condition_occurrence WHERE condition_concept_id <> 0',
+    );
+    const [inEras] = await t.store.all<{ n: number; eras: number }>(
+      'SELECT sum(condition_occurrence_count) AS n, count(*) AS eras FROM cdm.condition_era',
+    );
+    expect(conditions!.n).toBeGreaterThan(0);
+    expect(inEras!.n).toBe(conditions!.n);
+    expect(inEras!.eras).toBeLessThanOrEqual(conditions!.n);
+    // Eunomia's vocabulary lacks the ingredients of its clinical drugs (no CONCEPT_ANCESTOR, and the
+    // RxNorm relationships lead to concepts it does not ship; its own DRUG_ERA is empty), so only
+    // exposures recorded at ingredient level can form drug eras — each in exactly one.
+    const [atIngredient] = await t.store.all<{ n: number }>(
+      `SELECT count(*) AS n FROM cdm.drug_exposure d JOIN cdm.concept c ON c.concept_id = d.drug_concept_id
+        WHERE c.concept_class_id = 'Ingredient'`,
+    );
+    const [drugEras] = await t.store.all<{ n: number | null; other: number | null }>(
+      `SELECT sum(e.drug_exposure_count) AS n, sum(CASE WHEN c.concept_class_id = 'Ingredient' THEN 0 ELSE 1 END) AS other
+         FROM cdm.drug_era e LEFT JOIN cdm.concept c ON c.concept_id = e.drug_concept_id`,
+    );
+    expect(drugEras!.n ?? 0).toBe(atIngredient!.n);
+    expect(drugEras!.other ?? 0).toBe(0);
+  });
+
   it('changes no row count when the same files are ingested again', async (ctx) => {
     if (!t) return ctx.skip();
     const tables = [
@@ -306,6 +332,8 @@ describe.each(SITE_DIALECTS)('all Synthea bundles ingested on %s', (dialect) => 
       'provider',
       'note',
       'image_occurrence',
+      'condition_era',
+      'drug_era',
       ...Object.keys(TABLES),
     ];
     const counts = async () =>
