@@ -18,12 +18,17 @@ import {
   readFhirFile,
   vocabularyOf,
 } from '../../fhir/index.ts';
+import type { OmopTable } from '../../fhir/types.ts';
 import { quoteIdent } from '../../omop/ddl.ts';
+import { ItdaError } from '../../protocol/errors.ts';
 import type { SiteStore, SqlValue } from '../store/store.ts';
 import { rebuildEras } from './eras.ts';
 import { Quarantine } from './quarantine.ts';
 
-const BATCH = 2000;
+/** Resources mapped and written together: large enough that each statement carries many rows. */
+const BATCH = 10_000;
+/** Identity-map entries per cache generation (two are kept): a few patients' worth of encounters. */
+const ID_CACHE_GENERATION = 100_000;
 
 export interface FhirIngestSummary {
   files: number;
@@ -98,51 +103,146 @@ class StoreConcepts implements ConceptLookup {
 }
 
 /**
- * Ids for one batch: mapping runs twice, first recording every key it asks for, then with
- * those keys resolved against the store (existing ids) or newly allocated (written back in
- * the same transaction).
+ * Identity-map entries seen lately, so references to the same patient or encounter do not
+ * go to the store again. Two generations of bounded size: memory stays flat however large
+ * the input, and a key used again is kept (roughly least-recently-used).
+ */
+class IdCache {
+  private current = new Map<string, number>();
+  private previous = new Map<string, number>();
+  /** Whether some entry of this run may have been dropped, so a miss must ask the store. */
+  incomplete = false;
+
+  constructor(private readonly generationSize: number) {}
+
+  get(key: string): number | undefined {
+    const id = this.current.get(key);
+    if (id !== undefined) return id;
+    const old = this.previous.get(key);
+    if (old !== undefined) this.set(key, old);
+    return old;
+  }
+
+  set(key: string, id: number): void {
+    this.current.set(key, id);
+    if (this.current.size >= this.generationSize) {
+      if (this.previous.size > 0) this.incomplete = true;
+      this.previous = this.current;
+      this.current = new Map();
+    }
+  }
+
+  clear(): void {
+    this.current = new Map();
+    this.previous = new Map();
+    this.incomplete = true;
+  }
+}
+
+/** Keys (namespace NUL key) of one batch that the cache did not answer, looked up in one join. */
+const KEY_STAGE = 'stage_fhir_id_keys';
+
+/**
+ * Ids for one batch, in one mapping pass: a key the cache knows gets its id at once; any
+ * other key stands in the rows as a placeholder (-1, -2, … in order of first use) until
+ * `resolve` has found it in the store or allocated it (written back in the same
+ * transaction), and `final` swaps placeholders for ids. The mapper only ever puts ids
+ * into record-id columns (`*_id`, not `*_concept_id`), where no real value is negative.
+ * Ids from `firstFresh` on are new in this batch, so no CDM row can have them yet.
  */
 class BatchIds implements IdAllocator {
-  readonly requested = new Map<string, [string, string]>();
-  private resolved: Map<string, number> | undefined;
+  private readonly misses: string[] = [];
+  private readonly placeholders = new Map<string, number>();
+  private ids: number[] = [];
+  firstFresh = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly cache: IdCache) {}
 
   idFor(namespace: string, key: string): number {
     const k = `${namespace}\u0000${key}`;
-    if (!this.resolved) {
-      this.requested.set(k, [namespace, key]);
-      return -1;
+    const id = this.cache.get(k);
+    if (id !== undefined) return id;
+    let placeholder = this.placeholders.get(k);
+    if (placeholder === undefined) {
+      this.misses.push(k);
+      placeholder = -this.misses.length;
+      this.placeholders.set(k, placeholder);
     }
-    const id = this.resolved.get(k);
-    if (id === undefined) throw new Error(`id for ${namespace}/${key} was not prepared`);
-    return id;
+    return placeholder;
   }
 
-  async resolve(tx: SiteStore, next: { value: number }): Promise<void> {
-    const resolved = new Map<string, number>();
-    const pairs = [...this.requested.entries()];
-    // One IN list per namespace: the database probes a hash of keys instead of testing OR chains.
-    const byNamespace = new Map<string, string[]>();
-    for (const [, [namespace, key]] of pairs)
-      byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), key]);
-    for (const [namespace, keys] of byNamespace) {
-      for (let i = 0; i < keys.length; i += 1000) {
-        const chunk = keys.slice(i, i + 1000);
-        const found = await tx.all<{ key: string; omop_id: number }>(
-          `SELECT key, omop_id FROM itda.id_map WHERE namespace = $1 AND key IN (${chunk.map((_, j) => `$${j + 2}`).join(', ')})`,
-          [namespace, ...chunk],
-        );
-        for (const f of found) resolved.set(`${namespace}\u0000${f.key}`, f.omop_id);
+  async resolve(tx: SiteStore, next: { value: number }, stage: KeyStage): Promise<void> {
+    const { misses, cache } = this;
+    const ids = new Array<number>(misses.length).fill(-1);
+    // Without a complete cache (or with ids from earlier runs), a miss may still be in the store.
+    if (misses.length > 0 && (cache.incomplete || stage.storeHadIds)) {
+      for (const f of await stage.lookup(tx, misses)) {
+        const k = `${f.namespace}\u0000${f.key}`;
+        ids[-this.placeholders.get(k)! - 1] = f.omop_id;
+        cache.set(k, f.omop_id);
       }
     }
+    this.firstFresh = next.value;
     const fresh: SqlValue[][] = [];
-    for (const [k, [namespace, key]] of pairs) {
-      if (resolved.has(k)) continue;
+    for (let i = 0; i < misses.length; i++) {
+      if (ids[i]! >= 0) continue;
       const id = next.value++;
-      resolved.set(k, id);
-      fresh.push([namespace, key, id]);
+      ids[i] = id;
+      const k = misses[i]!;
+      cache.set(k, id);
+      const cut = k.indexOf('\u0000');
+      fresh.push([k.slice(0, cut), k.slice(cut + 1), id]);
     }
     await tx.appendRows('itda', 'id_map', ['namespace', 'key', 'omop_id'], fresh);
-    this.resolved = resolved;
+    this.ids = ids;
+  }
+
+  /** The id a placeholder stands for (after `resolve`). */
+  final(placeholder: number): number {
+    const id = this.ids[-placeholder - 1];
+    if (id === undefined) throw new ItdaError('internal', `id placeholder ${placeholder} was not resolved`);
+    return id;
+  }
+}
+
+/**
+ * The store side of id resolution: keys the cache missed go into a stage table (created
+ * once per file transaction) and come back joined with `itda.id_map`.
+ */
+class KeyStage {
+  private created = false;
+
+  /** Whether `itda.id_map` held ids before this run. */
+  constructor(readonly storeHadIds: boolean) {}
+
+  async lookup(
+    tx: SiteStore,
+    keys: readonly string[],
+  ): Promise<{ namespace: string; key: string; omop_id: number }[]> {
+    if (!this.created) {
+      await tx.run(`DROP TABLE IF EXISTS itda.${KEY_STAGE}`);
+      await tx.run(`CREATE TABLE itda.${KEY_STAGE} (namespace VARCHAR NOT NULL, key VARCHAR NOT NULL)`);
+      this.created = true;
+    } else await tx.run(`DELETE FROM itda.${KEY_STAGE}`);
+    await tx.appendRows(
+      'itda',
+      KEY_STAGE,
+      ['namespace', 'key'],
+      keys.map((k) => {
+        const cut = k.indexOf('\u0000');
+        return [k.slice(0, cut), k.slice(cut + 1)];
+      }),
+    );
+    return tx.all(
+      `SELECT m.namespace, m.key, m.omop_id FROM itda.${KEY_STAGE} s
+         JOIN itda.id_map m ON m.namespace = s.namespace AND m.key = s.key`,
+    );
+  }
+
+  /** Ends the file's transaction without leaving the stage behind. */
+  async drop(tx: SiteStore): Promise<void> {
+    if (this.created) await tx.run(`DROP TABLE itda.${KEY_STAGE}`);
+    this.created = false;
   }
 }
 
@@ -153,35 +253,105 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Inserts rows whose primary key is not there yet (identical re-ingests add nothing). */
-async function writeRows(tx: SiteStore, table: string, rows: Record<string, SqlValue>[]): Promise<number> {
+/** Columns that hold a record's id (`person_id`, `fact_id_1`), not a concept's (OMOP CDM v5.4 naming). */
+function isRecordIdColumn(column: string): boolean {
+  return /_id(_\d)?$/.test(column) && !/concept_id(_\d)?$/.test(column);
+}
+
+/**
+ * Appends rows whose primary key is not there yet (identical re-ingests add nothing), with
+ * the batch's id placeholders replaced. A key allocated in this batch (`>= firstFresh`)
+ * cannot be in the table, so only older keys are checked; a key twice in the batch is
+ * written once (the first). The first column of every table Itda writes is its key
+ * (person_id for death).
+ */
+async function writeRows(
+  tx: SiteStore,
+  table: string,
+  rows: readonly Record<string, SqlValue>[],
+  ids: BatchIds,
+): Promise<number> {
   if (rows.length === 0) return 0;
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const target = `${quoteIdent(tx.cdmSchema)}.${quoteIdent(table)}`;
-  const stage = `stage_fhir_${table}`;
-  await tx.run(`DROP TABLE IF EXISTS itda.${quoteIdent(stage)}`);
-  await tx.run(`CREATE TABLE itda.${quoteIdent(stage)} AS SELECT * FROM ${target} LIMIT 0`);
-  await tx.appendRows(
-    'itda',
-    stage,
-    columns,
-    rows.map((r) => columns.map((c) => r[c] ?? null)),
+  const columns: string[] = [];
+  const known = new Set<string>();
+  for (const row of rows) {
+    for (const column in row) {
+      if (!known.has(column)) {
+        known.add(column);
+        columns.push(column);
+      }
+    }
+  }
+  const idColumns = columns.map(isRecordIdColumn);
+  const key = columns[0]!;
+  const seen = new Set<number>();
+  const values: SqlValue[][] = [];
+  const older: number[] = [];
+  for (const row of rows) {
+    const value = new Array<SqlValue>(columns.length);
+    for (let c = 0; c < columns.length; c++) {
+      const v = row[columns[c]!] ?? null;
+      value[c] = idColumns[c] && typeof v === 'number' && v < 0 ? ids.final(v) : v;
+    }
+    const id = value[0];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      throw new ItdaError('internal', `${table}.${key} is not an integer id: ${String(id)}`);
+    }
+    if (seen.has(id)) continue;
+    seen.add(id);
+    values.push(value);
+    if (id < ids.firstFresh) older.push(id);
+  }
+  let kept = values;
+  if (older.length > 0) {
+    const existing = new Set<number>();
+    const target = `${quoteIdent(tx.cdmSchema)}.${quoteIdent(table)}`;
+    // Ids are integers checked above, so they can be written into the statement.
+    for (let i = 0; i < older.length; i += 10_000) {
+      const found = await tx.all<{ id: number }>(
+        `SELECT ${quoteIdent(key)} AS id FROM ${target} WHERE ${quoteIdent(key)} IN (${older.slice(i, i + 10_000).join(', ')})`,
+      );
+      for (const f of found) existing.add(f.id);
+    }
+    if (existing.size > 0) kept = values.filter((v) => !existing.has(v[0] as number));
+  }
+  return tx.appendRows(tx.cdmSchema, table, columns, kept);
+}
+
+/** The key of each CDM table the mapper writes, for the first id a run may allocate. */
+const WRITTEN_TABLE_KEYS: readonly [OmopTable, string][] = [
+  ['person', 'person_id'],
+  ['death', 'person_id'],
+  ['location', 'location_id'],
+  ['care_site', 'care_site_id'],
+  ['provider', 'provider_id'],
+  ['visit_occurrence', 'visit_occurrence_id'],
+  ['condition_occurrence', 'condition_occurrence_id'],
+  ['procedure_occurrence', 'procedure_occurrence_id'],
+  ['drug_exposure', 'drug_exposure_id'],
+  ['device_exposure', 'device_exposure_id'],
+  ['measurement', 'measurement_id'],
+  ['observation', 'observation_id'],
+  ['specimen', 'specimen_id'],
+  ['note', 'note_id'],
+  ['image_occurrence', 'image_occurrence_id'],
+];
+
+/**
+ * The first id this run may allocate: above every id in the identity map and every key
+ * already in a table the mapper writes (rows loaded from an OMOP CSV set, say), so a new
+ * id never meets an existing row.
+ */
+async function firstFreeId(store: SiteStore): Promise<{ first: number; storeHadIds: boolean }> {
+  const s = quoteIdent(store.cdmSchema);
+  const [mapped] = await store.all<{ n: number | null }>('SELECT max(omop_id) AS n FROM itda.id_map');
+  const [tables] = await store.all<{ n: number | null }>(
+    `SELECT max(n) AS n FROM (${WRITTEN_TABLE_KEYS.map(([t, k]) => `SELECT max(${quoteIdent(k)}) AS n FROM ${s}.${quoteIdent(t)}`).join(' UNION ALL ')}) m`,
   );
-  const [pk] = await tx.all<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position LIMIT 1`,
-    [tx.cdmSchema, table],
-  );
-  const list = columns.map(quoteIdent).join(', ');
-  const key = quoteIdent(pk!.column_name);
-  const [before] = await tx.all<{ n: number }>(`SELECT count(*) AS n FROM ${target}`);
-  // The first column of every table Itda writes is its key (person_id for death).
-  await tx.run(
-    `INSERT INTO ${target} (${list}) SELECT DISTINCT ON (${key}) ${list} FROM itda.${quoteIdent(stage)} s
-      WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE t.${key} = s.${key})`,
-  );
-  await tx.run(`DROP TABLE itda.${quoteIdent(stage)}`);
-  const [after] = await tx.all<{ n: number }>(`SELECT count(*) AS n FROM ${target}`);
-  return after!.n - before!.n;
+  return {
+    first: Math.max(mapped?.n ?? 0, tables?.n ?? 0) + 1,
+    storeHadIds: mapped?.n !== null && mapped?.n !== undefined,
+  };
 }
 
 /** observation_period, rebuilt from every event date: one period per person from first to last event. */
@@ -209,7 +379,14 @@ export async function rebuildObservationPeriods(store: SiteStore): Promise<void>
 export async function ingestFhir(
   store: SiteStore,
   paths: readonly string[],
-  options: { quarantineDir: string; onProgress?: (resources: number) => void },
+  options: {
+    quarantineDir: string;
+    onProgress?: (resources: number) => void;
+    /** Resources mapped and written together (default 10,000). */
+    batchSize?: number;
+    /** Identity-map entries kept in memory per cache generation; two are kept (default 100,000). */
+    idCacheSize?: number;
+  },
 ): Promise<FhirIngestSummary> {
   const files = await listFhirFiles(paths);
   const concepts = new StoreConcepts(store);
@@ -223,8 +400,10 @@ export async function ingestFhir(
     quarantined: 0,
     report: report.summary(),
   };
-  const [maxId] = await store.all<{ n: number | null }>('SELECT max(omop_id) AS n FROM itda.id_map');
-  const next = { value: (maxId?.n ?? 0) + 1 };
+  const { first, storeHadIds } = await firstFreeId(store);
+  const next = { value: first };
+  const batchSize = Math.max(1, options.batchSize ?? BATCH);
+  const cache = new IdCache(Math.max(1, options.idCacheSize ?? ID_CACHE_GENERATION));
   try {
     for (const file of files) {
       const sha256 = await sha256File(file);
@@ -234,6 +413,7 @@ export async function ingestFhir(
         continue;
       }
       const start = next.value;
+      const stage = new KeyStage(storeHadIds);
       try {
         await store.transaction(async (tx) => {
           let batch: { resource: FhirResource; line: number }[] = [];
@@ -243,9 +423,7 @@ export async function ingestFhir(
           const flush = async () => {
             if (batch.length === 0) return;
             await concepts.prefetch(batch.map((b) => b.resource));
-            const ids = new BatchIds();
-            for (const b of batch) mapResource(b.resource, { concepts, ids });
-            await ids.resolve(tx, next);
+            const ids = new BatchIds(cache);
             const byTable = new Map<string, Record<string, SqlValue>[]>();
             for (const b of batch) {
               const result = mapResource(b.resource, { concepts, ids });
@@ -260,11 +438,13 @@ export async function ingestFhir(
               }
               for (const r of result.rows) {
                 if (r.merge) continue;
-                if (!byTable.has(r.table)) byTable.set(r.table, []);
-                byTable.get(r.table)!.push(r.row as Record<string, SqlValue>);
+                const rows = byTable.get(r.table);
+                if (rows) rows.push(r.row as Record<string, SqlValue>);
+                else byTable.set(r.table, [r.row as Record<string, SqlValue>]);
               }
             }
-            for (const [table, rows] of byTable) rowsWritten += await writeRows(tx, table, rows);
+            await ids.resolve(tx, next, stage);
+            for (const [table, rows] of byTable) rowsWritten += await writeRows(tx, table, rows, ids);
             resources += batch.length;
             options.onProgress?.(summary.resources + resources);
             batch = [];
@@ -277,9 +457,10 @@ export async function ingestFhir(
               continue;
             }
             batch.push({ resource: item.resource, line: item.line });
-            if (batch.length >= BATCH) await flush();
+            if (batch.length >= batchSize) await flush();
           }
           await flush();
+          await stage.drop(tx);
           await tx.run(
             'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
             [sha256, file, resources, rowsWritten, quarantined, new Date().toISOString()],
@@ -289,8 +470,9 @@ export async function ingestFhir(
           summary.quarantined += quarantined;
         });
       } catch (error) {
-        // The file's rows are rolled back; so are its ids.
+        // The file's rows are rolled back; so are its ids, which the cache must forget too.
         next.value = start;
+        cache.clear();
         throw error;
       }
     }

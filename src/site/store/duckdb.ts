@@ -268,8 +268,9 @@ export class DuckDbSiteStore implements SiteStore {
     schema: string,
     table: string,
   ): Promise<(TableColumn & { hasDefault: boolean })[]> {
+    // duckdb_columns() answers several times faster than information_schema, once per append.
     const reader = await this.shared.connection.runAndReadAll(
-      'SELECT column_name, data_type, column_default FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+      'SELECT column_name, data_type, column_default FROM duckdb_columns() WHERE schema_name = $1 AND table_name = $2 ORDER BY column_index',
       [schema, table],
     );
     return reader.getRowsJS().map((r) => ({

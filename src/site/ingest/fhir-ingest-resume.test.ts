@@ -1,0 +1,146 @@
+/**
+ * The ingest's batching, identity cache and per-file transactions must not show in the
+ * result: tiny batches with a tiny id cache, a run split in two, and a run that fails
+ * part-way through a file and is resumed all leave exactly the rows and ids of one plain run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
+import { listFhirFiles } from '../../fhir/index.ts';
+import { synthesize } from '../../synth/synthesize.ts';
+import { KCD7_VOCABULARY_DIR } from '../../synth/vocabulary.ts';
+import type { SiteStore, SqlValue } from '../store/store.ts';
+import { type FhirIngestSummary, ingestFhir } from './fhir-ingest.ts';
+import { loadVocabulary } from './omop-csv.ts';
+
+const EUNOMIA = path.resolve(import.meta.dirname, '../../../../shared/data/eunomia-synthea27nj-5.4');
+
+const TABLES = [
+  'person',
+  'death',
+  'location',
+  'care_site',
+  'provider',
+  'visit_occurrence',
+  'condition_occurrence',
+  'procedure_occurrence',
+  'drug_exposure',
+  'measurement',
+  'observation',
+  'note',
+  'image_occurrence',
+  'observation_period',
+];
+
+/** Every row of the tables the ingest writes, and the identity map, in key order. */
+async function snapshot(store: SiteStore): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const table of TABLES) out[table] = await store.all(`SELECT * FROM cdm.${table} ORDER BY 1`);
+  out.id_map = await store.all('SELECT namespace, key, omop_id FROM itda.id_map ORDER BY namespace, key');
+  return out;
+}
+
+/** The store, with `appendRows` into `table` failing on its `nth` call (a full disk, say). */
+function failingAppend(store: SiteStore, table: string, nth: number): SiteStore {
+  let calls = 0;
+  const wrap = (target: SiteStore): SiteStore =>
+    new Proxy(target, {
+      get(t, property) {
+        if (property === 'appendRows') {
+          return (schema: string, name: string, columns: readonly string[], rows: readonly SqlValue[][]) => {
+            if (name === table && ++calls === nth) throw new Error(`no space left while writing ${name}`);
+            return t.appendRows(schema, name, columns, rows);
+          };
+        }
+        if (property === 'transaction') {
+          return <T>(fn: (tx: SiteStore) => Promise<T>) => t.transaction((tx) => fn(wrap(tx)));
+        }
+        const value = Reflect.get(t, property, t);
+        return typeof value === 'function' ? value.bind(t) : value;
+      },
+    });
+  return wrap(store);
+}
+
+const exportRoot = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'itda-ingest-resume-'));
+
+describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) => {
+  const stores: TestStore[] = [];
+  let files: string[] = [];
+  let reference: Record<string, unknown[]> = {};
+  let referenceRun: FhirIngestSummary | undefined;
+  // With the vocabulary, codes reach measurement, observation and the other domain tables.
+  const open = async () => {
+    const t = await openTestStore(dialect);
+    if (!t) return undefined;
+    stores.push(t);
+    for (const vocabulary of [KCD7_VOCABULARY_DIR, EUNOMIA]) {
+      await loadVocabulary(t.store, vocabulary, { quarantineDir: path.join(t.dir, 'vocabulary-quarantine') });
+    }
+    return t;
+  };
+
+  beforeAll(async () => {
+    const out = path.join(exportRoot, dialect);
+    await synthesize({ patients: 12, sites: 1, seed: 'ingest-resume', out });
+    files = await listFhirFiles([path.join(out, 'site-1')]);
+    const t = await open();
+    if (!t) return;
+    referenceRun = await ingestFhir(t.store, files, { quarantineDir: path.join(t.dir, 'quarantine') });
+    reference = await snapshot(t.store);
+  });
+  afterAll(async () => {
+    for (const t of stores) await t.dispose();
+    fs.rmSync(path.join(exportRoot, dialect), { recursive: true, force: true });
+  });
+
+  it('writes the same rows and ids with tiny batches and an id cache that keeps evicting', async (ctx) => {
+    const t = await open();
+    if (!t) return ctx.skip();
+    expect(reference.measurement!.length).toBeGreaterThan(50);
+    expect(reference.visit_occurrence!.length).toBeGreaterThan(12);
+    await ingestFhir(t.store, files, {
+      quarantineDir: path.join(t.dir, 'quarantine'),
+      batchSize: 7,
+      idCacheSize: 5,
+    });
+    expect(await snapshot(t.store)).toEqual(reference);
+  });
+
+  it('gives the same ids when the files come in two runs', async (ctx) => {
+    const t = await open();
+    if (!t) return ctx.skip();
+    const options = { quarantineDir: path.join(t.dir, 'quarantine'), batchSize: 50 };
+    const first = await ingestFhir(t.store, files.slice(0, 4), options);
+    const second = await ingestFhir(t.store, files, options);
+    expect(first.resources).toBeGreaterThan(0);
+    expect(second.resources).toBe(referenceRun!.resources - first.resources);
+    expect(await snapshot(t.store)).toEqual(reference);
+  });
+
+  it('leaves nothing of a file that fails part-way, and a second run resumes to the same result', async (ctx) => {
+    const t = await open();
+    if (!t) return ctx.skip();
+    const options = { quarantineDir: path.join(t.dir, 'quarantine'), batchSize: 20 };
+    const observationFile = files.find((f) => path.basename(f) === 'Observation.ndjson')!;
+    // The second batch of Observation.ndjson writing measurements fails after the first was appended.
+    await expect(ingestFhir(failingAppend(t.store, 'measurement', 2), files, options)).rejects.toThrow(
+      /no space left/,
+    );
+    const [measurements] = await t.store.all<{ n: number }>('SELECT count(*) AS n FROM cdm.measurement');
+    expect(measurements!.n).toBe(0);
+    const [observationIds] = await t.store.all<{ n: number }>(
+      "SELECT count(*) AS n FROM itda.id_map WHERE namespace = 'Observation'",
+    );
+    expect(observationIds!.n).toBe(0);
+    const done = await t.store.all<{ path: string; resources: number }>(
+      'SELECT path, resources FROM itda.ingested_file ORDER BY path',
+    );
+    expect(done.map((d) => d.path)).toEqual(files.slice(0, files.indexOf(observationFile)));
+    const resumed = await ingestFhir(t.store, files, options);
+    const doneResources = done.reduce((sum, d) => sum + d.resources, 0);
+    expect(resumed.resources).toBe(referenceRun!.resources - doneResources);
+    expect(await snapshot(t.store)).toEqual(reference);
+  });
+});
