@@ -13,6 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pino from 'pino';
 import { ItdaError } from '../protocol/errors.ts';
+import { accessRoutes } from './access/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { seedDemoAccounts } from './auth/demo-accounts.ts';
 import { authenticateUserRequest, refuseCrossSite } from './auth/guard.ts';
@@ -121,6 +122,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   siteRoutes(app, ctx);
   jobRoutes(app, ctx);
   auditRoutes(app, ctx);
+  accessRoutes(app, ctx);
   catalogRoutes(app, ctx);
   feasibilityRoutes(app, ctx);
 

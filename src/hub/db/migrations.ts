@@ -263,6 +263,95 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`create index login_failure_ip_at on login_failure (ip, at)`.execute(db);
     },
   },
+  {
+    id: 7,
+    name: 'access workflow: applications, attachments, DRBs, reviews, votes, permits',
+    async up(db) {
+      await sql`
+        create table application (
+          id uuid primary key,
+          applicant_id uuid not null references app_user(id),
+          state text not null check (state in ('draft', 'submitted', 'under_review', 'returned', 'resubmitted', 'approved', 'rejected', 'closed')),
+          content jsonb not null,
+          cohort_hash text,
+          round integer not null default 0,
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now(),
+          submitted_at timestamptz,
+          decided_at timestamptz
+        )`.execute(db);
+      await sql`create index application_applicant on application (applicant_id, updated_at desc)`.execute(db);
+      await sql`
+        create table application_attachment (
+          id uuid primary key,
+          application_id uuid not null references application(id),
+          kind text not null check (kind in ('irb_approval', 'data_management_plan', 'other')),
+          file_name text not null,
+          media_type text not null,
+          size_bytes bigint not null,
+          sha256 text not null,
+          uploaded_by uuid not null references app_user(id),
+          uploaded_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index application_attachment_app on application_attachment (application_id)`.execute(db);
+      await sql`
+        create table drb (
+          site_id text primary key references site(id),
+          quorum integer not null check (quorum > 0),
+          configured_by uuid references app_user(id),
+          configured_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`
+        create table drb_member (
+          site_id text not null references drb(site_id) on delete cascade,
+          user_id uuid not null references app_user(id),
+          external boolean not null,
+          primary key (site_id, user_id)
+        )`.execute(db);
+      await sql`create index drb_member_user on drb_member (user_id)`.execute(db);
+      await sql`
+        create table review (
+          id uuid primary key,
+          application_id uuid not null references application(id),
+          site_id text not null references site(id),
+          round integer not null,
+          joint_role text not null check (joint_role in ('own', 'lead', 'follower')),
+          joint_choice text check (joint_choice in ('accepted', 'opted_out')),
+          decision text not null default 'pending' check (decision in ('pending', 'approved', 'approved_with_conditions', 'rejected')),
+          conditions jsonb not null default '[]',
+          duo jsonb not null,
+          created_at timestamptz not null default now(),
+          decided_at timestamptz,
+          unique (application_id, site_id, round)
+        )`.execute(db);
+      await sql`create index review_site on review (site_id, decision)`.execute(db);
+      await sql`
+        create table review_vote (
+          review_id uuid not null references review(id),
+          user_id uuid not null references app_user(id),
+          vote text not null check (vote in ('approve', 'approve_with_conditions', 'reject')),
+          comment text not null,
+          conditions jsonb not null,
+          cast_at timestamptz not null default now(),
+          primary key (review_id, user_id)
+        )`.execute(db);
+      await sql`
+        create table permit (
+          id uuid primary key,
+          application_id uuid not null references application(id),
+          signed jsonb not null,
+          sites jsonb not null,
+          researchers jsonb not null,
+          not_after timestamptz not null,
+          issued_at timestamptz not null default now(),
+          revoked_at timestamptz,
+          revoked_by uuid references app_user(id),
+          revoke_reason text
+        )`.execute(db);
+      await sql`create index permit_application on permit (application_id)`.execute(db);
+      await sql`create index permit_revoked on permit (revoked_at) where revoked_at is not null`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

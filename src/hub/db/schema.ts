@@ -213,6 +213,83 @@ export interface FeasibilitySiteTable {
   answered_at: Timestamp | null;
 }
 
+export interface ApplicationTable {
+  id: string;
+  applicant_id: string;
+  state: 'draft' | 'submitted' | 'under_review' | 'returned' | 'resubmitted' | 'approved' | 'rejected' | 'closed';
+  content: ColumnType<Record<string, unknown>, string, string>;
+  /** SHA-256 of the cohort's canonical JSON, set when the cohort is. */
+  cohort_hash: string | null;
+  /** Review round: 1 at submission, +1 at each resubmission. */
+  round: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+  submitted_at: Timestamp | null;
+  decided_at: Timestamp | null;
+}
+
+export interface ApplicationAttachmentTable {
+  id: string;
+  application_id: string;
+  kind: 'irb_approval' | 'data_management_plan' | 'other';
+  file_name: string;
+  media_type: string;
+  size_bytes: ColumnType<number, number, number>;
+  sha256: string;
+  uploaded_by: string;
+  uploaded_at: CreatedAt;
+}
+
+export interface DrbTable {
+  site_id: string;
+  quorum: number;
+  configured_by: string | null;
+  configured_at: CreatedAt;
+}
+
+export interface DrbMemberTable {
+  site_id: string;
+  user_id: string;
+  external: boolean;
+}
+
+export interface ReviewTable {
+  id: string;
+  application_id: string;
+  site_id: string;
+  round: number;
+  joint_role: 'own' | 'lead' | 'follower';
+  joint_choice: 'accepted' | 'opted_out' | null;
+  decision: 'pending' | 'approved' | 'approved_with_conditions' | 'rejected';
+  conditions: ColumnType<string[], string | undefined, string>;
+  duo: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  decided_at: Timestamp | null;
+}
+
+export interface ReviewVoteTable {
+  review_id: string;
+  user_id: string;
+  vote: 'approve' | 'approve_with_conditions' | 'reject';
+  comment: string;
+  conditions: ColumnType<string[], string, string>;
+  cast_at: CreatedAt;
+}
+
+export interface PermitTable {
+  id: string;
+  application_id: string;
+  /** The signed permit exactly as sites receive it. */
+  signed: ColumnType<{ body: unknown; signature: string; keyId: string }, string, string>;
+  sites: ColumnType<string[], string, string>;
+  researchers: ColumnType<string[], string, string>;
+  not_after: Timestamp;
+  issued_at: CreatedAt;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+  revoke_reason: string | null;
+}
+
 export interface HubDatabase {
   itda_migration: MigrationTable;
   site: SiteTable;
@@ -234,4 +311,11 @@ export interface HubDatabase {
   concept_gram: ConceptGramTable;
   feasibility_query: FeasibilityQueryTable;
   feasibility_site: FeasibilitySiteTable;
+  application: ApplicationTable;
+  application_attachment: ApplicationAttachmentTable;
+  drb: DrbTable;
+  drb_member: DrbMemberTable;
+  review: ReviewTable;
+  review_vote: ReviewVoteTable;
+  permit: PermitTable;
 }

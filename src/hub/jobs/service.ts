@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ItdaError } from '../../protocol/errors.ts';
+import type { SignedPermit } from '../../protocol/permit.ts';
 import { signValue } from '../../protocol/signing.ts';
-import type { SignedTask, TaskBody, TaskKind, TaskResult } from '../../protocol/wire.ts';
+import type { SignedTask, TaskBody, TaskKind, TaskPollReply, TaskResult } from '../../protocol/wire.ts';
+import { revokedPermitIds } from '../access/store.ts';
 import { type Actor, audit, SYSTEM } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import { markSiteSeen } from '../sites/service.ts';
@@ -52,7 +54,13 @@ export async function enqueueTask(
   ctx: HubContext,
   siteId: string,
   kind: TaskKind,
-  options: { actor?: Actor; permitId?: string | null; ttlSeconds?: number } = {},
+  options: {
+    actor?: Actor;
+    permitId?: string | null;
+    /** The signed permit the task runs under; the site verifies it (and permitId becomes its id). */
+    permit?: SignedPermit;
+    ttlSeconds?: number;
+  } = {},
 ): Promise<TaskView> {
   const site = await findSite(ctx.db, siteId);
   if (!site) throw new ItdaError('not_found', `no site ${siteId}`);
@@ -63,7 +71,8 @@ export async function enqueueTask(
     ...kind,
     id: randomUUID(),
     siteId,
-    permitId: options.permitId ?? null,
+    permitId: options.permit?.body.permitId ?? options.permitId ?? null,
+    ...(options.permit ? { permit: options.permit } : {}),
     issuedAt: issuedAt.toISOString(),
     expiresAt: expiresAt.toISOString(),
   } satisfies TaskBody;
@@ -118,6 +127,20 @@ export async function pollTasks(
     else ctx.activePolls.delete(siteId);
     if (!ctx.shutdown.aborted) await markSiteSeen(ctx, siteId);
   }
+}
+
+/**
+ * A site's poll reply: its tasks, and the ids of revoked permits that name it, so a
+ * revocation reaches the site on its next poll.
+ */
+export async function pollSite(
+  ctx: HubContext,
+  siteId: string,
+  waitSeconds: number,
+  signal?: AbortSignal,
+): Promise<TaskPollReply> {
+  const tasks = await pollTasks(ctx, siteId, waitSeconds, signal);
+  return { tasks, revokedPermitIds: await revokedPermitIds(ctx.db, siteId, new Date()) };
 }
 
 export async function recordTaskResult(

@@ -13,7 +13,7 @@ import {
 } from '../../protocol/wire.ts';
 import type { HubContext } from '../context.ts';
 import { taskViewSchema } from '../jobs/routes.ts';
-import { pollTasks, recordTaskResult } from '../jobs/service.ts';
+import { pollSite, recordTaskResult } from '../jobs/service.ts';
 import { latestReport, publishReport } from './reports.ts';
 import { approveSite, registerSite, type SignedCall } from './service.ts';
 
@@ -59,7 +59,7 @@ export function siteRoutes(app: FastifyInstance, ctx: HubContext): void {
       const abort = new AbortController();
       reply.raw.on('close', () => abort.abort());
       const signal = AbortSignal.any([abort.signal, ctx.shutdown]);
-      return { tasks: await pollTasks(ctx, request.params.id, request.query.wait, signal) };
+      return pollSite(ctx, request.params.id, request.query.wait, signal);
     },
   });
 

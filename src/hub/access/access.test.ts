@@ -1,0 +1,373 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HUB_DIALECTS, startTestHub, type TestHub } from '../../../test/support/hub.ts';
+import {
+  type ApplicationDraft,
+  cohortHash,
+  type SignedPermit,
+  type VoteInput,
+} from '../../protocol/access.ts';
+import { ItdaError } from '../../protocol/errors.ts';
+import { generateSigningKeyPair, verifyValue } from '../../protocol/signing.ts';
+import { listAudit, verifyAuditLog } from '../audit/service.ts';
+import { createUser } from '../auth/service.ts';
+import { insertSite } from '../sites/store.ts';
+import {
+  type AccessUser,
+  castVote,
+  chooseJointReview,
+  configureDrb,
+  createApplication,
+  downloadAttachment,
+  getApplication,
+  getReview,
+  listSiteReviews,
+  resubmitApplication,
+  returnApplication,
+  revokedPermitsForSite,
+  revokePermit,
+  submitApplication,
+  updateDraft,
+  uploadAttachment,
+} from './service.ts';
+
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+const COHORT = { ConceptSets: [], PrimaryCriteria: { CriteriaList: [] }, Title: 'test cohort' };
+
+async function code(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof ItdaError) return error.code;
+    throw error;
+  }
+}
+
+describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
+  let hub: TestHub | undefined;
+  let applicant: AccessUser;
+  let outsider: AccessUser;
+  let admin: AccessUser;
+  const drb: Record<'site-a' | 'site-b', AccessUser[]> = { 'site-a': [], 'site-b': [] };
+
+  beforeAll(async () => {
+    hub = await startTestHub(dialect);
+    if (!hub) return;
+    const ctx = hub.ctx;
+    const user = async (email: string, roles: ('researcher' | 'admin' | 'steward')[] = []) =>
+      createUser(ctx, { email, name: email, password: 'long-enough', roles });
+    applicant = await user('pi@test', ['researcher']);
+    outsider = await user('other@test', ['researcher']);
+    admin = await user('admin@test', ['admin']);
+    for (const siteId of ['site-a', 'site-b'] as const) {
+      await insertSite(ctx.db, {
+        id: siteId,
+        name: siteId,
+        publicKey: generateSigningKeyPair().publicKey,
+        software: 'test',
+        approved: true,
+      });
+      for (let i = 0; i < 5; i++) drb[siteId].push(await user(`drb${i}@${siteId}`));
+      await configureDrb(ctx, admin, siteId, {
+        members: drb[siteId].map((m, i) => ({ userId: m.id, external: i >= 3 })),
+      });
+    }
+  });
+  afterAll(async () => {
+    await hub?.dispose();
+  });
+
+  const draft = (overrides: ApplicationDraft = {}): ApplicationDraft => ({
+    title: '당뇨병 환자의 신기능 변화 Kidney function in diabetes',
+    purpose: 'Describe eGFR decline',
+    researchQuestion: 'How fast does eGFR fall after a diabetes diagnosis?',
+    intendedUse: {
+      purpose: 'HMB',
+      diseaseConceptIds: [],
+      commercial: false,
+      forProfitOrganisation: false,
+      methodsResearch: false,
+      geneticStudy: false,
+    },
+    members: [{ name: 'PI', role: 'pi', userId: applicant.id }],
+    datasetIds: [],
+    siteIds: ['site-a', 'site-b'],
+    cohort: COHORT,
+    variables: { tables: ['measurement'], conceptSets: [] },
+    period: { start: '2026-01-01', end: '2099-12-31' },
+    analysisMode: 'federated_analysis',
+    irb: {
+      number: 'IRB-2026-001',
+      institution: 'Hangang University',
+      approvedOn: '2026-01-01',
+      expiresOn: '2099-06-30',
+    },
+    dataManagementPlan: 'Aggregates only; nothing leaves the sites.',
+    review: { mode: 'separate' },
+    ...overrides,
+  });
+
+  /** A complete application with its IRB letter uploaded, submitted. */
+  async function submitted(overrides: ApplicationDraft = {}) {
+    const ctx = hub!.ctx;
+    const app = await createApplication(ctx, applicant, draft(overrides));
+    const irb = await uploadAttachment(ctx, applicant, app.id, {
+      kind: 'irb_approval',
+      fileName: 'irb-approval.pdf',
+      contentType: 'application/pdf',
+      bytes: PDF,
+    });
+    await updateDraft(ctx, applicant, app.id, {
+      irb: { ...draft(overrides).irb!, documentAttachmentId: irb.id },
+    });
+    return submitApplication(ctx, applicant, app.id);
+  }
+
+  it('walks two sites from draft to a signed permit with the DRBs’ conditions', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const app = await submitted();
+    expect(app.state).toBe('submitted');
+    expect(app.cohortHash).toBe(cohortHash(COHORT));
+    const [reviewA, reviewB] = app.reviews;
+    expect([reviewA?.siteId, reviewB?.siteId]).toEqual(['site-a', 'site-b']);
+    expect(reviewA?.duo.status).toBe('needs_review'); // no catalog datasets named
+
+    await castVote(ctx, drb['site-a'][0]!, reviewA!.id, { vote: 'approve', comment: '', conditions: [] });
+    expect((await getApplication(ctx, applicant, app.id)).state).toBe('under_review');
+    await castVote(ctx, drb['site-a'][1]!, reviewA!.id, {
+      vote: 'approve_with_conditions',
+      comment: 'fine',
+      conditions: ['report results to the DRB yearly'],
+    });
+    const decidedA = await castVote(ctx, drb['site-a'][3]!, reviewA!.id, {
+      vote: 'reject',
+      comment: 'no',
+      conditions: [],
+    });
+    expect(decidedA.decision).toBe('approved_with_conditions');
+    expect(
+      await code(
+        castVote(ctx, drb['site-a'][4]!, reviewA!.id, { vote: 'approve', comment: '', conditions: [] }),
+      ),
+    ).toBe('conflict');
+    for (const member of drb['site-b'].slice(0, 2))
+      await castVote(ctx, member, reviewB!.id, { vote: 'approve', comment: '', conditions: [] });
+    expect((await getApplication(ctx, applicant, app.id)).state).toBe('under_review');
+    await castVote(ctx, drb['site-b'][2]!, reviewB!.id, { vote: 'approve', comment: '', conditions: [] });
+
+    const approved = await getApplication(ctx, applicant, app.id);
+    expect(approved.state).toBe('approved');
+    expect(approved.permits).toHaveLength(1);
+    const permit = approved.permits[0]!.permit as SignedPermit;
+    expect(verifyValue(ctx.keys.publicKey, permit)).toBe(true);
+    expect(permit.body).toMatchObject({
+      applicationId: app.id,
+      sites: ['site-a', 'site-b'],
+      researchers: [applicant.id],
+      cohortHash: cohortHash(COHORT),
+      allowedAnalyses: ['cohort_count'],
+      conditions: [{ siteId: 'site-a', condition: 'report results to the DRB yearly' }],
+      notAfter: '2099-06-30T23:59:59.999Z',
+    });
+    // The applicant sees decisions, not how each member voted.
+    expect(approved.reviews[0]?.votes).toBeUndefined();
+
+    expect(await revokedPermitsForSite(ctx, 'site-a')).toEqual([]);
+    expect(await code(revokePermit(ctx, outsider, permit.body.permitId, 'x'))).toBe('not_found');
+    expect(await code(revokePermit(ctx, applicant, permit.body.permitId, 'x'))).toBe('forbidden');
+    await revokePermit(ctx, drb['site-b'][0]!, permit.body.permitId, 'consent withdrawn');
+    expect(await revokedPermitsForSite(ctx, 'site-a')).toEqual([permit.body.permitId]);
+    expect(await code(revokePermit(ctx, admin, permit.body.permitId, 'again'))).toBe('conflict');
+
+    const actions = (await listAudit(ctx, { limit: 1000 })).map((e) => e.action);
+    for (const action of [
+      'application.create',
+      'attachment.upload',
+      'application.submit',
+      'application.begin_review',
+      'review.vote',
+      'review.decide',
+      'application.approve',
+      'permit.issue',
+      'permit.revoke',
+      'drb.configure',
+    ])
+      expect(actions, action).toContain(action);
+    expect(await verifyAuditLog(ctx.db, ctx.keys.publicKey)).toMatchObject({ ok: true });
+  });
+
+  it('refuses illegal transitions and out-of-turn actions with conflict', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const app = await submitted();
+    expect(await code(submitApplication(ctx, applicant, app.id))).toBe('conflict');
+    expect(await code(resubmitApplication(ctx, applicant, app.id))).toBe('conflict');
+    expect(await code(updateDraft(ctx, applicant, app.id, { title: 'changed' }))).toBe('conflict');
+    const review = app.reviews[0]!;
+    await castVote(ctx, drb['site-a'][0]!, review.id, { vote: 'approve', comment: '', conditions: [] });
+    // One vote per member per round.
+    expect(
+      await code(
+        castVote(ctx, drb['site-a'][0]!, review.id, { vote: 'reject', comment: '', conditions: [] }),
+      ),
+    ).toBe('conflict');
+    // Any decision of a site's own rejects the whole application.
+    for (const member of drb['site-b'].slice(0, 3))
+      await castVote(ctx, member, app.reviews[1]!.id, { vote: 'reject', comment: 'no', conditions: [] });
+    const rejected = await getApplication(ctx, applicant, app.id);
+    expect(rejected.state).toBe('rejected');
+    expect(rejected.permits).toEqual([]);
+    expect(
+      await code(
+        castVote(ctx, drb['site-a'][1]!, review.id, { vote: 'approve', comment: '', conditions: [] }),
+      ),
+    ).toBe('conflict');
+    expect(await code(returnApplication(ctx, drb['site-a'][1]!, app.id, 'too late'))).toBe('conflict');
+  });
+
+  it('starts a new round on resubmission: members vote again', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const app = await submitted();
+    const first = app.reviews[0]!;
+    await castVote(ctx, drb['site-a'][0]!, first.id, { vote: 'approve', comment: '', conditions: [] });
+    expect(await code(returnApplication(ctx, applicant, app.id, 'please'))).toBe('forbidden');
+    const returned = await returnApplication(ctx, drb['site-a'][2]!, app.id, 'state the eGFR formula');
+    expect(returned.state).toBe('returned');
+    await updateDraft(ctx, applicant, app.id, { purpose: 'Describe eGFR (CKD-EPI 2021) decline' });
+    const again = await resubmitApplication(ctx, applicant, app.id);
+    expect([again.state, again.round]).toEqual(['resubmitted', 2]);
+    const second = again.reviews.find((r) => r.siteId === 'site-a')!;
+    expect(second.id).not.toBe(first.id);
+    // The old round's review is closed; the same member votes again in the new one.
+    expect(
+      await code(
+        castVote(ctx, drb['site-a'][0]!, first.id, { vote: 'approve', comment: '', conditions: [] }),
+      ),
+    ).toBe('conflict');
+    expect(
+      await code(
+        castVote(ctx, drb['site-a'][0]!, second.id, { vote: 'approve', comment: '', conditions: [] }),
+      ),
+    ).toBe('ok');
+  });
+
+  it('lets only the site’s own DRB vote and its DRB and stewards read its reviews', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const app = await submitted();
+    const reviewB = app.reviews.find((r) => r.siteId === 'site-b')!;
+    const vote: VoteInput = { vote: 'approve', comment: '', conditions: [] };
+    expect(await code(castVote(ctx, applicant, reviewB.id, vote))).toBe('forbidden');
+    expect(await code(castVote(ctx, admin, reviewB.id, vote))).toBe('forbidden');
+    expect(await code(castVote(ctx, drb['site-a'][0]!, reviewB.id, vote))).toBe('forbidden');
+    const stewardA: AccessUser = {
+      id: outsider.id,
+      roles: ['steward'],
+      siteRoles: [{ siteId: 'site-a', role: 'steward' }],
+    };
+    expect(await code(listSiteReviews(ctx, stewardA, 'site-b'))).toBe('forbidden');
+    expect(await code(getReview(ctx, stewardA, reviewB.id))).toBe('forbidden');
+    expect(await code(listSiteReviews(ctx, drb['site-a'][0]!, 'site-b'))).toBe('forbidden');
+    expect((await listSiteReviews(ctx, stewardA, 'site-a')).length).toBeGreaterThan(0);
+    // A steward of site-a sees the application with site-a's review only.
+    const asSteward = await getApplication(ctx, stewardA, app.id);
+    expect(asSteward.reviews.map((r) => r.siteId)).toEqual(['site-a']);
+    expect(await code(getApplication(ctx, { id: outsider.id, roles: ['researcher'] }, app.id))).toBe(
+      'not_found',
+    );
+  });
+
+  it('joint review: the lead DRB decides, a follower accepts or opts out and votes itself', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const app = await submitted({ review: { mode: 'joint', leadSiteId: 'site-a' } });
+    const lead = app.reviews.find((r) => r.siteId === 'site-a')!;
+    const follower = app.reviews.find((r) => r.siteId === 'site-b')!;
+    expect([lead.jointRole, follower.jointRole]).toEqual(['lead', 'follower']);
+    const approve: VoteInput = { vote: 'approve', comment: '', conditions: [] };
+    expect(await code(castVote(ctx, drb['site-b'][0]!, follower.id, approve))).toBe('conflict');
+    for (const member of drb['site-a'].slice(0, 3)) await castVote(ctx, member, lead.id, approve);
+    expect((await getApplication(ctx, applicant, app.id)).state).toBe('under_review');
+    await chooseJointReview(ctx, drb['site-b'][0]!, follower.id, 'accepted');
+    expect(await code(chooseJointReview(ctx, drb['site-b'][1]!, follower.id, 'opted_out'))).toBe('conflict');
+    const done = await getApplication(ctx, applicant, app.id);
+    expect(done.state).toBe('approved');
+    expect(done.reviews.map((r) => r.decision)).toEqual(['approved', 'approved']);
+
+    const other = await submitted({ review: { mode: 'joint', leadSiteId: 'site-a' } });
+    const follow2 = other.reviews.find((r) => r.siteId === 'site-b')!;
+    await chooseJointReview(ctx, drb['site-b'][0]!, follow2.id, 'opted_out');
+    for (const member of drb['site-a'].slice(0, 3))
+      await castVote(ctx, member, other.reviews.find((r) => r.siteId === 'site-a')!.id, approve);
+    expect((await getApplication(ctx, applicant, other.id)).state).toBe('under_review');
+    for (const member of drb['site-b'].slice(0, 3))
+      await castVote(ctx, member, follow2.id, { ...approve, vote: 'reject' });
+    expect((await getApplication(ctx, applicant, other.id)).state).toBe('rejected');
+  });
+
+  it('refuses incomplete submissions and bad DRB configurations with the field named', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const noIrbDoc = await createApplication(ctx, applicant, draft());
+    await expect(submitApplication(ctx, applicant, noIrbDoc.id)).rejects.toThrow(/irb.documentAttachmentId/);
+    const partial = await createApplication(ctx, applicant, { title: 'only a title' });
+    await expect(submitApplication(ctx, applicant, partial.id)).rejects.toThrow(/incomplete: .*purpose/);
+    const expired = await createApplication(
+      ctx,
+      applicant,
+      draft({ irb: { ...draft().irb!, expiresOn: '2020-01-01' } }),
+    );
+    await expect(submitApplication(ctx, applicant, expired.id)).rejects.toThrow(/expired on 2020-01-01/);
+    expect(await code(submitApplication(ctx, outsider, partial.id))).toBe('not_found');
+    const four = drb['site-a'].slice(0, 4).map((m, i) => ({ userId: m.id, external: i >= 2 }));
+    await expect(configureDrb(ctx, admin, 'site-a', { members: four })).rejects.toThrow(/at least 5 members/);
+    const oneExternal = drb['site-a'].map((m, i) => ({ userId: m.id, external: i === 0 }));
+    await expect(configureDrb(ctx, admin, 'site-a', { members: oneExternal })).rejects.toThrow(/2 external/);
+    expect(await code(configureDrb(ctx, applicant, 'site-a', { members: four }))).toBe('forbidden');
+  });
+
+  it('checks uploads by their bytes and downloads against the stored checksum', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const app = await createApplication(ctx, applicant, draft());
+    const upload = (bytes: Uint8Array, contentType: string) =>
+      uploadAttachment(ctx, applicant, app.id, { kind: 'other', fileName: 'x', contentType, bytes });
+    await expect(upload(Buffer.from('MZ\x90\x00binary'), 'application/pdf')).rejects.toThrow(
+      /none of the accepted types/,
+    );
+    await expect(upload(Buffer.from('plain words'), 'application/pdf')).rejects.toThrow(
+      /content is plain text/,
+    );
+    await expect(upload(PDF, 'application/x-msdownload')).rejects.toThrow(/not accepted/);
+    await expect(upload(Buffer.alloc(0), 'text/plain')).rejects.toThrow(/empty/);
+    expect(await code(upload(Buffer.alloc(20 * 1024 * 1024 + 1, 0x41), 'text/plain'))).toBe(
+      'payload_too_large',
+    );
+    expect(
+      await code(
+        uploadAttachment(ctx, outsider, app.id, {
+          kind: 'other',
+          fileName: 'x',
+          contentType: 'text/plain',
+          bytes: Buffer.from('hi'),
+        }),
+      ),
+    ).toBe('not_found');
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const stored = await upload(png, 'image/png');
+    const { bytes } = await downloadAttachment(ctx, applicant, app.id, stored.id);
+    expect(Buffer.compare(bytes, png)).toBe(0);
+    // A file changed on disk is refused, not served.
+    const file = path.join(hub.dataDir, 'attachments', stored.sha256.slice(0, 2), stored.sha256);
+    await fs.writeFile(file, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 9, 9]));
+    await expect(downloadAttachment(ctx, applicant, app.id, stored.id)).rejects.toThrow(
+      /does not match its checksum/,
+    );
+    const audited = await listAudit(ctx, { targetType: 'application', targetId: app.id, limit: 100 });
+    expect(audited.filter((e) => e.action === 'attachment.download')).toHaveLength(1);
+  });
+});
