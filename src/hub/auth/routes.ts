@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { API_SCOPES, apiKeyViewSchema, publicUserSchema } from '../../protocol/auth.ts';
 import type { HubContext } from '../context.ts';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../http/request-context.ts';
+import { adminRoutes } from './admin-routes.ts';
 import { createApiKey, listOwnApiKeys, revokeOwnApiKey } from './api-keys.ts';
 import { login, logout, type NewSession } from './service.ts';
 
@@ -23,6 +24,7 @@ export function setSessionCookies(request: FastifyRequest, reply: FastifyReply, 
 }
 
 export function authRoutes(app: FastifyInstance, ctx: HubContext): void {
+  adminRoutes(app, ctx);
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/api/auth/login', {

@@ -78,7 +78,8 @@ export function installAccessControl(app: FastifyInstance, checkers: AccessCheck
     for (const method of [route.method].flat())
       declared.push({ method: String(method), url: route.url, access });
   });
-  app.addHook('preHandler', async (request) => {
+  // Before validation: an unauthenticated caller learns nothing from schema errors.
+  app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
     if (!access) return;
     switch (access.kind) {
