@@ -1,12 +1,36 @@
 /**
- * The DQD checks as SQL, for DuckDB and PostgreSQL alike. Checks that read the same table
- * are answered by one query (one aggregate pair per check), so a whole run costs a few
- * scans per table rather than one scan per check.
+ * The DQD checks as SQL, for DuckDB and PostgreSQL alike, in two forms:
+ *
+ * - batched, for the run: every check reading the same table is answered by a handful of
+ *   queries for that table — one scan with an aggregate pair per row-level check (joined
+ *   once to the person's birth and death dates, the visit, and the referenced keys), one
+ *   grouped histogram of every concept column joined once to CONCEPT (foreign key,
+ *   domain, class and standard/valid checks are read off it), and one grouped query per
+ *   concept-level check kind (gender, gender by descendants, units) rather than one per
+ *   concept;
+ * - alone, one straightforward SELECT per check in the shape DQD itself uses, so a test
+ *   can show that batching never changes an answer.
  */
 import { quoteIdent } from '../../omop/ddl.ts';
+import type { Row } from '../store/store.ts';
 import type { CheckDescription, CsvRow, DqdSpec } from './spec.ts';
 
-/** One check on one table, field or concept, with the SQL expressions that answer it. */
+/** Violated and denominator row counts of one check. */
+export interface CheckCounts {
+  violated: number;
+  denominator: number;
+}
+
+/** How the batched run answers a check. */
+export type BatchedAnswer =
+  /** Known without reading any rows (the schema checks). */
+  | ({ kind: 'known' } & CheckCounts)
+  /** An aggregate pair (violated, denominator) within one single-row query. */
+  | { kind: 'aggregate'; query: string; violated: string; denominator: string }
+  /** Counted from the rows of a grouped query. */
+  | { kind: 'grouped'; query: string; count: (rows: readonly Row[]) => CheckCounts };
+
+/** One check on one table, field or concept, with the SQL that answers it. */
 export interface CheckInstance {
   id: string;
   description: CheckDescription;
@@ -15,23 +39,47 @@ export interface CheckInstance {
   conceptId: number | null;
   unitConceptId: number | null;
   thresholdPercent: number;
-  /** Which query answers it. */
-  query: string;
-  /** Aggregate expressions (violated rows, denominator rows) within that query. */
-  violated: string;
-  denominator: string;
+  /** Checks that still apply to an empty table: they are about the schema itself. */
+  schemaCheck: boolean;
+  batched: BatchedAnswer;
+  /** The check on its own: one SELECT returning `v` (violated rows) and `d` (denominator). */
+  alone: string;
 }
 
-export interface CheckQuery {
+/** A single-row query answering many `aggregate` checks: `SELECT <pairs> FROM <from>`. */
+export interface AggregateQuery {
   key: string;
   table: string;
-  /** FROM clause with any joins the checks need; empty for scalar subqueries. */
   from: string;
 }
+
+/** A query whose rows answer many `grouped` checks. */
+export interface GroupedQuery {
+  key: string;
+  table: string;
+  sql: string;
+}
+
+export interface CheckPlan {
+  checks: CheckInstance[];
+  aggregates: AggregateQuery[];
+  grouped: GroupedQuery[];
+}
+
+/** Columns of each CDM table as found in the store: table → column → data type. */
+export type PresentColumns = Map<string, Map<string, string>>;
 
 const yes = (v: string | undefined) => v === 'Yes';
 const num = (v: string | undefined) => (v === undefined || v === '' ? 0 : Number(v));
 const lit = (value: string) => `'${value.replaceAll("'", "''")}'`;
+const ids = (list: string) =>
+  list
+    .split(',')
+    .map((id) => Number(id.trim()))
+    .filter(Number.isFinite);
+const INTEGER_TYPES = new Set(['integer', 'bigint', 'smallint', 'tinyint', 'hugeint', 'int4', 'int8']);
+const MALE = 8507;
+const FEMALE = 8532;
 
 function fill(template: string, values: Record<string, string | number | null>): string {
   return template.replace(/@(\w+)/g, (whole, name: string) =>
@@ -50,37 +98,57 @@ export function boundSql(bound: string, isDate: boolean): string | undefined {
   return undefined;
 }
 
-export function planChecks(
-  spec: DqdSpec,
-  schema: string,
-  present: Map<string, Set<string>>,
-): { checks: CheckInstance[]; queries: CheckQuery[] } {
+/** Sums `n` over rows matching `select` (denominator) and also `violates` (violated). */
+function countRows<T extends Row>(
+  rows: readonly Row[],
+  select: (row: T) => boolean,
+  violates: (row: T) => boolean,
+  n: (row: T) => number = (row) => Number(row.n),
+): CheckCounts {
+  let violated = 0;
+  let denominator = 0;
+  for (const row of rows as readonly T[]) {
+    if (!select(row)) continue;
+    denominator += n(row);
+    if (violates(row)) violated += n(row);
+  }
+  return { violated, denominator };
+}
+
+/**
+ * Plans every DQD check of `spec` that the store's tables and columns allow (DQD v2.8,
+ * CDM v5.4 thresholds), each with its batched answer and its stand-alone SQL.
+ */
+export function planChecks(spec: DqdSpec, schema: string, present: PresentColumns): CheckPlan {
   const s = quoteIdent(schema);
+  const tableSql = (table: string) => `${s}.${quoteIdent(table)}`;
   const describe = new Map(spec.checks.map((c) => [c.checkName, c]));
   const checks: CheckInstance[] = [];
-  const queries = new Map<string, CheckQuery>();
+  const aggregates = new Map<string, AggregateQuery>();
   const joins = new Map<string, Map<string, string>>();
+  const grouped = new Map<string, { table: string; build: () => string }>();
   const birth = (p: string) =>
     `COALESCE(CAST(${p}.birth_datetime AS DATE), CASE WHEN ${p}.year_of_birth BETWEEN 1 AND 9999 THEN make_date(${p}.year_of_birth, 1, 1) END)`;
+  const firstDeath = `(SELECT person_id, min(death_date) AS death_date FROM ${s}.death GROUP BY person_id)`;
+  const alone = (from: string, violated: string, denominator: string) =>
+    `SELECT ${violated} AS v, ${denominator} AS d${from ? ` FROM ${from}` : ''}`;
 
-  const scan = (table: string) => {
-    const key = `scan:${table}`;
-    if (!queries.has(key)) {
-      queries.set(key, { key, table, from: `${s}.${quoteIdent(table)} x` });
+  const aggregate = (key: string, table: string, from: string) => {
+    if (!aggregates.has(key)) {
+      aggregates.set(key, { key, table, from });
       joins.set(key, new Map());
     }
     return key;
   };
-  const join = (queryKey: string, alias: string, sql: string) => joins.get(queryKey)!.set(alias, sql);
+  const join = (key: string, alias: string, sql: string) => joins.get(key)!.set(alias, sql);
   const add = (
     name: string,
     table: string,
     field: string | null,
     threshold: number,
-    query: string,
-    violated: string,
-    denominator: string,
-    extra: Partial<CheckInstance> = {},
+    batched: BatchedAnswer,
+    aloneSql: string,
+    extra: Partial<Pick<CheckInstance, 'conceptId' | 'unitConceptId'>> = {},
   ) => {
     const description = describe.get(name);
     if (!description) return;
@@ -102,19 +170,13 @@ export function planChecks(
       conceptId: null,
       unitConceptId: null,
       thresholdPercent: threshold,
-      query,
-      violated,
-      denominator,
+      schemaCheck: name === 'cdmTable' || name === 'cdmField',
+      batched,
+      alone: aloneSql,
       ...extra,
     });
   };
-
-  const scalar = (key: string, table: string) => {
-    queries.set(key, { key, table, from: '' });
-    joins.set(key, new Map());
-    return key;
-  };
-  scalar('presence', 'person');
+  const lower = (column: string) => `lower(${column})`;
 
   for (const t of spec.tables) {
     const table = t.cdmTableName!;
@@ -123,48 +185,86 @@ export function planChecks(
       table,
       null,
       0,
-      'presence',
-      `CASE WHEN ${present.has(table) ? 0 : 1} = 1 THEN 1 ELSE 0 END`,
-      '1',
+      { kind: 'known', violated: present.has(table) ? 0 : 1, denominator: 1 },
+      alone(
+        '',
+        `CASE WHEN EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = ${lit(schema)} AND ${lower('table_name')} = ${lit(table)}) THEN 0 ELSE 1 END`,
+        '1',
+      ),
     );
     if (!present.has(table)) continue;
     if (yes(t.measurePersonCompleteness) && table !== 'person') {
-      const key = `person-completeness:${table}`;
-      queries.set(key, { key, table: 'person', from: `${s}.person p` });
-      joins.set(key, new Map());
+      // One pass over PERSON answers the completeness of every table.
+      const violated = `count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${tableSql(table)} e WHERE e.person_id = p.person_id))`;
       add(
         'measurePersonCompleteness',
         table,
         null,
         num(t.measurePersonCompletenessThreshold),
-        key,
-        `count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${s}.${quoteIdent(table)} e WHERE e.person_id = p.person_id))`,
-        'count(*)',
+        {
+          kind: 'aggregate',
+          query: aggregate('person-completeness', 'person', `${s}.person p`),
+          violated,
+          denominator: 'count(*)',
+        },
+        alone(`${s}.person p`, violated, 'count(*)'),
       );
     }
     if (yes(t.measureConditionEraCompleteness)) {
+      const violated = `(SELECT count(DISTINCT co.person_id) FROM ${s}.condition_occurrence co WHERE NOT EXISTS (SELECT 1 FROM ${s}.condition_era ce WHERE ce.person_id = co.person_id))`;
+      const denominator = `(SELECT count(DISTINCT person_id) FROM ${s}.condition_occurrence)`;
       add(
         'measureConditionEraCompleteness',
         table,
         null,
         num(t.measureConditionEraCompletenessThreshold),
-        scalar('era-completeness', table),
-        `(SELECT count(DISTINCT co.person_id) FROM ${s}.condition_occurrence co WHERE NOT EXISTS (SELECT 1 FROM ${s}.condition_era ce WHERE ce.person_id = co.person_id))`,
-        `(SELECT count(DISTINCT person_id) FROM ${s}.condition_occurrence)`,
+        { kind: 'aggregate', query: aggregate('era-completeness', table, ''), violated, denominator },
+        alone('', violated, denominator),
       );
     }
     if (yes(t.measureObservationPeriodOverlap)) {
+      const violated = `(SELECT count(DISTINCT a.person_id) FROM ${s}.observation_period a JOIN ${s}.observation_period b ON a.person_id = b.person_id AND a.observation_period_id <> b.observation_period_id AND a.observation_period_start_date <= b.observation_period_end_date + 1 AND b.observation_period_start_date <= a.observation_period_end_date + 1)`;
+      const denominator = `(SELECT count(DISTINCT person_id) FROM ${s}.observation_period)`;
       add(
         'measureObservationPeriodOverlap',
         table,
         null,
         num(t.measureObservationPeriodOverlapThreshold),
-        scalar('period-overlap', table),
-        `(SELECT count(DISTINCT a.person_id) FROM ${s}.observation_period a JOIN ${s}.observation_period b ON a.person_id = b.person_id AND a.observation_period_id <> b.observation_period_id AND a.observation_period_start_date <= b.observation_period_end_date + 1 AND b.observation_period_start_date <= a.observation_period_end_date + 1)`,
-        `(SELECT count(DISTINCT person_id) FROM ${s}.observation_period)`,
+        { kind: 'aggregate', query: aggregate('period-overlap', table, ''), violated, denominator },
+        alone('', violated, denominator),
       );
     }
   }
+
+  /**
+   * The histogram of every concept column of a table (one grouped pass: a row per column and
+   * value with its row count), each value joined once to CONCEPT; the concept checks sum it.
+   */
+  const conceptColumns = new Map<string, string[]>();
+  const conceptColumn = (table: string, field: string) => {
+    const key = `concepts:${table}`;
+    let fields = conceptColumns.get(key);
+    if (!fields) {
+      fields = [];
+      conceptColumns.set(key, fields);
+      aggregate(key, table, '');
+    }
+    if (!fields.includes(field)) fields.push(field);
+    const k = fields.indexOf(field);
+    return { query: key, sum: (where: string) => `COALESCE(sum(h.n) FILTER (WHERE h.k = ${k}${where}), 0)` };
+  };
+  const histogram = (table: string, columns: readonly string[]) => {
+    const quoted = columns.map(quoteIdent);
+    const all = (1 << columns.length) - 1;
+    // GROUPING(...) sets the bit of every column not grouped; map it back to the column.
+    const which = columns.map((_, i) => `WHEN ${all - (1 << (columns.length - 1 - i))} THEN ${i}`).join(' ');
+    const value = columns.map((_, i) => `WHEN ${i} THEN ${quoted[i]}`).join(' ');
+    return (
+      `(SELECT k, CASE k ${value} END AS id, n FROM (SELECT CASE GROUPING(${quoted.join(', ')}) ${which} END AS k, ` +
+      `${quoted.join(', ')}, count(*) AS n FROM ${tableSql(table)} GROUP BY GROUPING SETS (${quoted.map((q) => `(${q})`).join(', ')})) g) h ` +
+      `LEFT JOIN ${s}.concept c ON c.concept_id = h.id`
+    );
+  };
 
   for (const f of spec.fields) {
     const table = f.cdmTableName!;
@@ -176,120 +276,187 @@ export function planChecks(
       table,
       field,
       0,
-      'presence',
-      `CASE WHEN ${columns.has(field) ? 0 : 1} = 1 THEN 1 ELSE 0 END`,
-      '1',
+      { kind: 'known', violated: columns.has(field) ? 0 : 1, denominator: 1 },
+      alone(
+        '',
+        `CASE WHEN EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = ${lit(schema)} AND ${lower('table_name')} = ${lit(table)} AND ${lower('column_name')} = ${lit(field)}) THEN 0 ELSE 1 END`,
+        '1',
+      ),
     );
     if (!columns.has(field)) continue;
-    const q = scan(table);
+    const q = aggregate(`scan:${table}`, table, `${tableSql(table)} x`);
+    const own = `${tableSql(table)} x`;
     const x = `x.${quoteIdent(field)}`;
     const isDate = f.cdmDatatype === 'date' || f.cdmDatatype === 'datetime';
     const asDate = isDate ? `CAST(${x} AS DATE)` : x;
     const rows = 'count(*)';
     const notNull = `count(${x})`;
-    const fieldCheck = (name: string, thresholdColumn: string, violated: string, denominator = rows) =>
-      add(name, table, field, num(f[thresholdColumn]), q, violated, denominator);
+    // Null rows as all rows less the non-null ones: no per-row filter to evaluate.
+    const nulls = `count(*) - count(${x})`;
+    /**
+     * A check answered by one of the table's single-row queries (its plain scan unless
+     * `query` names a joined one); `batchedViolated` when that query says it differently.
+     */
+    const scanCheck = (
+      name: string,
+      thresholdColumn: string,
+      violated: string,
+      denominator: string,
+      from: string,
+      batchedViolated = violated,
+      batchedDenominator = denominator,
+      query = q,
+    ) =>
+      add(
+        name,
+        table,
+        field,
+        num(f[thresholdColumn]),
+        { kind: 'aggregate', query, violated: batchedViolated, denominator: batchedDenominator },
+        alone(from, violated, denominator),
+      );
 
     if (yes(f.isRequired))
-      fieldCheck('isRequired', 'isRequiredThreshold', `count(*) FILTER (WHERE ${x} IS NULL)`);
+      scanCheck(
+        'isRequired',
+        'isRequiredThreshold',
+        `count(*) FILTER (WHERE ${x} IS NULL)`,
+        rows,
+        own,
+        nulls,
+      );
     if (f.cdmDatatype?.toLowerCase() === 'integer') {
-      fieldCheck(
+      // A column the store itself types as an integer cannot hold a fraction: nothing to read.
+      const integerTyped = INTEGER_TYPES.has(columns.get(field)!.toLowerCase());
+      scanCheck(
         'cdmDatatype',
         'cdmDatatypeThreshold',
         `count(*) FILTER (WHERE ${x} IS NOT NULL AND CAST(${x} AS VARCHAR) LIKE '%.%')`,
+        rows,
+        own,
+        integerTyped ? '0' : undefined,
       );
     }
     if (yes(f.isPrimaryKey)) {
-      const key = `pk:${table}`;
-      queries.set(key, {
-        key,
-        table,
-        from: `(SELECT count(*) AS n FROM ${s}.${quoteIdent(table)} GROUP BY ${quoteIdent(field)}) g`,
-      });
-      joins.set(key, new Map());
+      const from = `(SELECT count(*) AS n FROM ${tableSql(table)} GROUP BY ${quoteIdent(field)}) g`;
+      const violated = 'COALESCE(sum(n) FILTER (WHERE n > 1), 0)';
       add(
         'isPrimaryKey',
         table,
         field,
         num(f.isPrimaryKeyThreshold),
-        key,
-        'COALESCE(sum(n) FILTER (WHERE n > 1), 0)',
-        'COALESCE(sum(n), 0)',
+        {
+          kind: 'aggregate',
+          query: aggregate(`pk:${table}:${field}`, table, from),
+          violated,
+          denominator: 'COALESCE(sum(n), 0)',
+        },
+        alone(from, violated, 'COALESCE(sum(n), 0)'),
       );
     }
     if (yes(f.isForeignKey) && f.fkTableName) {
       const fkTable = f.fkTableName.toLowerCase();
       const fkField = (f.fkFieldName ?? '').toLowerCase();
-      if (present.get(fkTable)?.has(fkField)) {
+      if (fkTable === 'concept' && present.get('concept')?.has('concept_id')) {
+        const bins = conceptColumn(table, field);
+        const withConcept = `${own} LEFT JOIN ${s}.concept c ON c.concept_id = ${x}`;
+        /** `violated` is a condition on a row's concept `c`; on the histogram it holds for a value's rows. */
+        const conceptCheck = (name: string, thresholdColumn: string, condition: string) =>
+          add(
+            name,
+            table,
+            field,
+            num(f[thresholdColumn]),
+            {
+              kind: 'aggregate',
+              query: bins.query,
+              violated: bins.sum(` AND ${condition.replaceAll(x, 'h.id')}`),
+              denominator: bins.sum(''),
+            },
+            alone(withConcept, `count(*) FILTER (WHERE ${condition})`, rows),
+          );
+        conceptCheck('isForeignKey', 'isForeignKeyThreshold', `${x} IS NOT NULL AND c.concept_id IS NULL`);
+        if (f.fkDomain) {
+          const domains = f.fkDomain
+            .split(',')
+            .map((d) => lit(d.trim()))
+            .join(', ');
+          conceptCheck(
+            'fkDomain',
+            'fkDomainThreshold',
+            `c.concept_id <> 0 AND c.domain_id NOT IN (${domains})`,
+          );
+        }
+        if (f.fkClass) {
+          conceptCheck(
+            'fkClass',
+            'fkClassThreshold',
+            `c.concept_id <> 0 AND c.concept_class_id <> ${lit(f.fkClass)}`,
+          );
+        }
+        if (yes(f.isStandardValidConcept)) {
+          conceptCheck(
+            'isStandardValidConcept',
+            'isStandardValidConceptThreshold',
+            `c.concept_id <> 0 AND (COALESCE(c.standard_concept, '') <> 'S' OR c.invalid_reason IS NOT NULL)`,
+          );
+        }
+      } else if (fkTable !== 'concept' && present.get(fkTable)?.has(fkField)) {
         const alias = `fk_${field}`;
-        const keys =
-          fkTable === 'concept'
-            ? `${s}.concept`
-            : `(SELECT DISTINCT ${quoteIdent(fkField)} FROM ${s}.${quoteIdent(fkTable)})`;
-        join(q, alias, `LEFT JOIN ${keys} ${alias} ON ${alias}.${quoteIdent(fkField)} = ${x}`);
-        fieldCheck(
+        const key = quoteIdent(fkField);
+        // Distinct keys join one-to-one, so all of a table's foreign keys share one query.
+        const fk = aggregate(`fk:${table}`, table, own);
+        join(
+          fk,
+          alias,
+          `LEFT JOIN (SELECT DISTINCT ${key} FROM ${tableSql(fkTable)}) ${alias} ON ${alias}.${key} = ${x}`,
+        );
+        scanCheck(
           'isForeignKey',
           'isForeignKeyThreshold',
-          `count(*) FILTER (WHERE ${x} IS NOT NULL AND ${alias}.${quoteIdent(fkField)} IS NULL)`,
+          `count(*) FILTER (WHERE ${x} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${tableSql(fkTable)} r WHERE r.${key} = ${x}))`,
+          rows,
+          own,
+          `count(*) FILTER (WHERE ${x} IS NOT NULL AND ${alias}.${key} IS NULL)`,
+          rows,
+          fk,
         );
-        if (fkTable === 'concept') {
-          if (f.fkDomain) {
-            const domains = f.fkDomain
-              .split(',')
-              .map((d) => lit(d.trim()))
-              .join(', ');
-            fieldCheck(
-              'fkDomain',
-              'fkDomainThreshold',
-              `count(*) FILTER (WHERE ${alias}.concept_id <> 0 AND ${alias}.domain_id NOT IN (${domains}))`,
-            );
-          }
-          if (f.fkClass) {
-            fieldCheck(
-              'fkClass',
-              'fkClassThreshold',
-              `count(*) FILTER (WHERE ${alias}.concept_id <> 0 AND ${alias}.concept_class_id <> ${lit(f.fkClass)})`,
-            );
-          }
-          if (yes(f.isStandardValidConcept)) {
-            fieldCheck(
-              'isStandardValidConcept',
-              'isStandardValidConceptThreshold',
-              `count(*) FILTER (WHERE ${alias}.concept_id <> 0 AND (COALESCE(${alias}.standard_concept, '') <> 'S' OR ${alias}.invalid_reason IS NOT NULL))`,
-            );
-          }
-        }
       }
     }
     if (yes(f.measureValueCompleteness)) {
-      fieldCheck(
+      scanCheck(
         'measureValueCompleteness',
         'measureValueCompletenessThreshold',
         `count(*) FILTER (WHERE ${x} IS NULL)`,
+        rows,
+        own,
+        nulls,
       );
     }
-    if (yes(f.standardConceptRecordCompleteness)) {
-      fieldCheck(
-        'standardConceptRecordCompleteness',
-        'standardConceptRecordCompletenessThreshold',
-        `count(*) FILTER (WHERE ${x} = 0)`,
-      );
-    }
-    if (yes(f.sourceConceptRecordCompleteness)) {
-      fieldCheck(
-        'sourceConceptRecordCompleteness',
-        'sourceConceptRecordCompletenessThreshold',
-        `count(*) FILTER (WHERE ${x} = 0)`,
-      );
+    for (const name of ['standardConceptRecordCompleteness', 'sourceConceptRecordCompleteness'] as const) {
+      if (yes(f[name])) scanCheck(name, `${name}Threshold`, `count(*) FILTER (WHERE ${x} = 0)`, rows, own);
     }
     if (yes(f.sourceValueCompleteness) && f.standardConceptFieldName) {
       const standard = `x.${quoteIdent(f.standardConceptFieldName.toLowerCase())}`;
       if (columns.has(f.standardConceptFieldName.toLowerCase())) {
-        fieldCheck(
+        // Distinct values by grouping, apart from the table's plain scan (a distinct count
+        // there would slow every other aggregate of it).
+        const alias = `src_${field}`;
+        const key = aggregate(`sources:${table}`, table, '');
+        join(
+          key,
+          alias,
+          `(SELECT count(v) FILTER (WHERE unmapped) AS v, count(v) AS d FROM (SELECT ${x} AS v, bool_or(${standard} = 0) AS unmapped FROM ${own} GROUP BY ${x}) g) ${alias}`,
+        );
+        scanCheck(
           'sourceValueCompleteness',
           'sourceValueCompletenessThreshold',
           `count(DISTINCT ${x}) FILTER (WHERE ${standard} = 0)`,
           `count(DISTINCT ${x})`,
+          own,
+          `max(${alias}.v)`,
+          `max(${alias}.d)`,
+          key,
         );
       }
     }
@@ -299,35 +466,45 @@ export function planChecks(
     ] as const) {
       const bound = f[name] ? boundSql(f[name]!, isDate) : undefined;
       if (bound)
-        fieldCheck(name, `${name}Threshold`, `count(*) FILTER (WHERE ${asDate} ${op} ${bound})`, notNull);
+        scanCheck(name, `${name}Threshold`, `count(*) FILTER (WHERE ${asDate} ${op} ${bound})`, notNull, own);
     }
-    const needsPerson =
-      yes(f.plausibleAfterBirth) ||
-      yes(f.plausibleBeforeDeath) ||
-      yes(f.plausibleDuringLife) ||
-      (yes(f.plausibleTemporalAfter) && f.plausibleTemporalAfterTableName?.toLowerCase() === 'person');
-    if (needsPerson && columns.has('person_id') && table !== 'person') {
-      join(q, 'p', `LEFT JOIN ${s}.person p ON p.person_id = x.person_id`);
+    // The person's birth and death dates, joined once per table for every check that needs them.
+    const withPerson = `${own} LEFT JOIN ${s}.person p ON p.person_id = x.person_id LEFT JOIN ${firstDeath} dth ON dth.person_id = x.person_id`;
+    // (Its own query: a join that is not one-to-one must not change the plain scan's counts.)
+    const joinLife = () => {
+      const key = aggregate(`life:${table}`, table, own);
       join(
-        q,
-        'dth',
-        `LEFT JOIN (SELECT person_id, min(death_date) AS death_date FROM ${s}.death GROUP BY person_id) dth ON dth.person_id = x.person_id`,
+        key,
+        'life',
+        `LEFT JOIN (SELECT p.person_id, ${birth('p')} AS birth_date, dth.death_date FROM ${s}.person p LEFT JOIN ${firstDeath} dth ON dth.person_id = p.person_id) life ON life.person_id = x.person_id`,
       );
+      return key;
+    };
+    const hasPerson = columns.has('person_id') && table !== 'person';
+    if (hasPerson) {
       if (yes(f.plausibleAfterBirth)) {
-        fieldCheck(
+        scanCheck(
           'plausibleAfterBirth',
           'plausibleAfterBirthThreshold',
           `count(*) FILTER (WHERE ${asDate} < ${birth('p')})`,
           notNull,
+          withPerson,
+          `count(*) FILTER (WHERE ${asDate} < life.birth_date)`,
+          notNull,
+          joinLife(),
         );
       }
       for (const name of ['plausibleBeforeDeath', 'plausibleDuringLife'] as const) {
         if (yes(f[name])) {
-          fieldCheck(
+          scanCheck(
             name,
             `${name}Threshold`,
             `count(*) FILTER (WHERE ${asDate} > dth.death_date + 60)`,
             `count(*) FILTER (WHERE dth.death_date IS NOT NULL AND ${x} IS NOT NULL)`,
+            withPerson,
+            `count(*) FILTER (WHERE ${asDate} > life.death_date + 60)`,
+            `count(*) FILTER (WHERE life.death_date IS NOT NULL AND ${x} IS NOT NULL)`,
+            joinLife(),
           );
         }
       }
@@ -339,123 +516,203 @@ export function planChecks(
     ) {
       const afterTable = f.plausibleTemporalAfterTableName.toLowerCase();
       const afterField = f.plausibleTemporalAfterFieldName.toLowerCase();
-      const other =
-        afterTable === 'person' && table !== 'person' && columns.has('person_id')
-          ? birth('p')
-          : afterTable === table && columns.has(afterField)
-            ? `CAST(x.${quoteIdent(afterField)} AS DATE)`
-            : undefined;
-      if (other)
-        fieldCheck(
+      const violated = (other: string) => `count(*) FILTER (WHERE ${asDate} < ${other})`;
+      if (afterTable === 'person' && hasPerson) {
+        scanCheck(
           'plausibleTemporalAfter',
           'plausibleTemporalAfterThreshold',
-          `count(*) FILTER (WHERE ${asDate} < ${other})`,
+          violated(birth('p')),
           notNull,
+          withPerson,
+          violated('life.birth_date'),
+          notNull,
+          joinLife(),
         );
+      } else if (afterTable === table && columns.has(afterField)) {
+        scanCheck(
+          'plausibleTemporalAfter',
+          'plausibleTemporalAfterThreshold',
+          violated(`CAST(x.${quoteIdent(afterField)} AS DATE)`),
+          notNull,
+          own,
+        );
+      }
     }
     if (yes(f.plausibleStartBeforeEnd) && f.plausibleStartBeforeEndFieldName) {
       const end = f.plausibleStartBeforeEndFieldName.toLowerCase();
       if (columns.has(end)) {
-        fieldCheck(
+        scanCheck(
           'plausibleStartBeforeEnd',
           'plausibleStartBeforeEndThreshold',
           `count(*) FILTER (WHERE ${x} > x.${quoteIdent(end)})`,
           `count(*) FILTER (WHERE ${x} IS NOT NULL AND x.${quoteIdent(end)} IS NOT NULL)`,
+          own,
         );
       }
     }
     if (yes(f.withinVisitDates) && columns.has('visit_occurrence_id') && table !== 'visit_occurrence') {
-      join(q, 'vo', `LEFT JOIN ${s}.visit_occurrence vo ON vo.visit_occurrence_id = x.visit_occurrence_id`);
-      fieldCheck(
+      const visit = `LEFT JOIN ${s}.visit_occurrence vo ON vo.visit_occurrence_id = x.visit_occurrence_id`;
+      const visits = aggregate(`visit:${table}`, table, own);
+      join(visits, 'vo', visit);
+      const violated = `count(*) FILTER (WHERE ${asDate} < vo.visit_start_date - 7 OR ${asDate} > vo.visit_end_date + 7)`;
+      const denominator = 'count(*) FILTER (WHERE vo.visit_occurrence_id IS NOT NULL)';
+      scanCheck(
         'withinVisitDates',
         'withinVisitDatesThreshold',
-        `count(*) FILTER (WHERE ${asDate} < vo.visit_start_date - 7 OR ${asDate} > vo.visit_end_date + 7)`,
-        `count(*) FILTER (WHERE vo.visit_occurrence_id IS NOT NULL)`,
+        violated,
+        denominator,
+        `${own} ${visit}`,
+        violated,
+        denominator,
+        visits,
       );
     }
   }
 
-  // Concept-level checks: one grouped query per table and kind, split per concept after.
+  // Concept-level checks: one grouped query per table, field and kind, split per concept after.
+  const conceptsOf = (key: string, table: string, build: (concepts: number[]) => string) => {
+    let entry = grouped.get(key) as { table: string; build: () => string; concepts?: number[] } | undefined;
+    if (!entry) {
+      const concepts: number[] = [];
+      entry = { table, build: () => build([...new Set(concepts)]), concepts };
+      grouped.set(key, entry);
+    }
+    return entry.concepts!;
+  };
+  const descendantSets = new Map<string, number[][]>();
+  /** A gender check read off its grouped query's row (`n`, `not_male`, `not_female`). */
+  const genderAnswer = (query: string, male: boolean, mine: (row: Row) => boolean): BatchedAnswer => ({
+    kind: 'grouped',
+    query,
+    count: (rows) => {
+      const row = rows.find(mine);
+      return row
+        ? { violated: Number(male ? row.not_male : row.not_female), denominator: Number(row.n) }
+        : { violated: 0, denominator: 0 };
+    },
+  });
   for (const c of spec.concepts) {
     const table = c.cdmTableName!;
     const field = c.cdmFieldName!;
     if (!present.get(table)?.has(field) || !present.get(table)?.has('person_id')) continue;
     const conceptId = Number(c.conceptId);
+    const own = `${tableSql(table)} x`;
     const x = `x.${quoteIdent(field)}`;
     if (c.plausibleGender) {
       const key = `gender:${table}:${field}`;
-      if (!queries.has(key)) {
-        queries.set(key, {
-          key,
-          table,
-          from: `${s}.${quoteIdent(table)} x JOIN ${s}.person p ON p.person_id = x.person_id`,
-        });
-        joins.set(key, new Map());
-      }
-      const expected = c.plausibleGender === 'Male' ? 8507 : 8532;
+      const listed = conceptsOf(
+        key,
+        table,
+        (concepts) =>
+          `SELECT ${x} AS concept_id, count(*) AS n, count(*) FILTER (WHERE p.gender_concept_id <> ${MALE}) AS not_male, ` +
+          `count(*) FILTER (WHERE p.gender_concept_id <> ${FEMALE}) AS not_female ` +
+          `FROM ${own} JOIN ${s}.person p ON p.person_id = x.person_id WHERE ${x} IN (${concepts.join(', ')}) GROUP BY ${x}`,
+      );
+      if (Number.isFinite(conceptId)) listed.push(conceptId);
+      const male = c.plausibleGender === 'Male';
+      const expected = male ? MALE : FEMALE;
       add(
         'plausibleGender',
         table,
         field,
         num(c.plausibleGenderThreshold),
-        key,
-        `count(*) FILTER (WHERE ${x} = ${conceptId} AND p.gender_concept_id <> ${expected})`,
-        `count(*) FILTER (WHERE ${x} = ${conceptId})`,
+        genderAnswer(key, male, (row) => Number(row.concept_id) === conceptId),
+        alone(
+          `${own} JOIN ${s}.person p ON p.person_id = x.person_id`,
+          `count(*) FILTER (WHERE ${x} = ${conceptId} AND p.gender_concept_id <> ${expected})`,
+          `count(*) FILTER (WHERE ${x} = ${conceptId})`,
+        ),
         { conceptId },
       );
     }
     if (c.plausibleGenderUseDescendants) {
-      const ancestors = c
-        .conceptId!.split(',')
-        .map((id) => Number(id.trim()))
-        .filter(Number.isFinite);
-      const key = `gender-descendants:${table}:${field}:${ancestors.join('-')}`;
-      queries.set(key, {
-        key,
-        table,
-        from: `${s}.${quoteIdent(table)} x JOIN ${s}.person p ON p.person_id = x.person_id JOIN ${s}.concept_ancestor ca ON ca.descendant_concept_id = ${x} AND ca.ancestor_concept_id IN (${ancestors.join(', ')})`,
-      });
-      joins.set(key, new Map());
-      const expected = c.plausibleGenderUseDescendants === 'Male' ? 8507 : 8532;
+      const ancestors = ids(c.conceptId!);
+      const key = `gender-descendants:${table}:${field}`;
+      const pk = `x.${quoteIdent(`${table}_id`)}`;
+      let sets = descendantSets.get(key);
+      if (!sets) {
+        const all: number[][] = [];
+        sets = all;
+        descendantSets.set(key, all);
+        grouped.set(key, {
+          table,
+          // Each check's ancestor set is numbered, so a record under two of its ancestors counts once.
+          build: () =>
+            `SELECT g.k, count(DISTINCT ${pk}) AS n, count(DISTINCT ${pk}) FILTER (WHERE p.gender_concept_id <> ${MALE}) AS not_male, ` +
+            `count(DISTINCT ${pk}) FILTER (WHERE p.gender_concept_id <> ${FEMALE}) AS not_female ` +
+            `FROM ${own} JOIN ${s}.person p ON p.person_id = x.person_id ` +
+            `JOIN ${s}.concept_ancestor ca ON ca.descendant_concept_id = ${x} ` +
+            `JOIN (VALUES ${all.flatMap((set, k) => set.map((a) => `(${k}, ${a})`)).join(', ')}) g(k, ancestor_concept_id) ON g.ancestor_concept_id = ca.ancestor_concept_id ` +
+            'GROUP BY g.k',
+        });
+      }
+      const k = sets.length;
+      sets.push(ancestors.length ? ancestors : [-1]);
+      const male = c.plausibleGenderUseDescendants === 'Male';
+      const expected = male ? MALE : FEMALE;
       add(
         'plausibleGenderUseDescendants',
         table,
         field,
         num(c.plausibleGenderUseDescendantsThreshold),
-        key,
-        `count(DISTINCT x.${quoteIdent(`${table}_id`)}) FILTER (WHERE p.gender_concept_id <> ${expected})`,
-        `count(DISTINCT x.${quoteIdent(`${table}_id`)})`,
+        genderAnswer(key, male, (row) => Number(row.k) === k),
+        alone(
+          `${own} JOIN ${s}.person p ON p.person_id = x.person_id JOIN ${s}.concept_ancestor ca ON ca.descendant_concept_id = ${x} AND ca.ancestor_concept_id IN (${ancestors.join(', ')})`,
+          `count(DISTINCT ${pk}) FILTER (WHERE p.gender_concept_id <> ${expected})`,
+          `count(DISTINCT ${pk})`,
+        ),
         { conceptId: ancestors[0] ?? null },
       );
     }
     if (c.plausibleUnitConceptIds) {
-      const units = c.plausibleUnitConceptIds
-        .split(',')
-        .map((u) => Number(u.trim()))
-        .filter(Number.isFinite);
+      const units = ids(c.plausibleUnitConceptIds);
       const key = `units:${table}:${field}`;
-      if (!queries.has(key)) {
-        queries.set(key, { key, table, from: `${s}.${quoteIdent(table)} x` });
-        joins.set(key, new Map());
-      }
+      const listed = conceptsOf(
+        key,
+        table,
+        (concepts) =>
+          `SELECT ${x} AS concept_id, x.unit_concept_id AS unit_concept_id, count(*) AS n FROM ${own} ` +
+          `WHERE x.value_as_number IS NOT NULL AND ${x} IN (${concepts.join(', ')}) GROUP BY ${x}, x.unit_concept_id`,
+      );
+      if (Number.isFinite(conceptId)) listed.push(conceptId);
       add(
         'plausibleUnitConceptIds',
         table,
         field,
         num(c.plausibleUnitConceptIdsThreshold),
-        key,
-        `count(*) FILTER (WHERE ${x} = ${conceptId} AND x.value_as_number IS NOT NULL AND COALESCE(x.unit_concept_id, -1) NOT IN (${units.join(', ')}))`,
-        `count(*) FILTER (WHERE ${x} = ${conceptId} AND x.value_as_number IS NOT NULL)`,
+        {
+          kind: 'grouped',
+          query: key,
+          count: (rows) =>
+            countRows(
+              rows,
+              (row) => Number(row.concept_id) === conceptId,
+              (row) => !units.includes(row.unit_concept_id === null ? -1 : Number(row.unit_concept_id)),
+            ),
+        },
+        alone(
+          own,
+          `count(*) FILTER (WHERE ${x} = ${conceptId} AND x.value_as_number IS NOT NULL AND COALESCE(x.unit_concept_id, -1) NOT IN (${units.join(', ')}))`,
+          `count(*) FILTER (WHERE ${x} = ${conceptId} AND x.value_as_number IS NOT NULL)`,
+        ),
         { conceptId },
       );
     }
   }
 
-  for (const [key, query] of queries) {
-    const extra = [...(joins.get(key)?.values() ?? [])];
-    if (extra.length) query.from = `${query.from} ${extra.join(' ')}`;
+  for (const [key, columns] of conceptColumns) {
+    aggregates.get(key)!.from = histogram(aggregates.get(key)!.table, columns);
   }
-  return { checks, queries: [...queries.values()] };
+  for (const [key, query] of aggregates) {
+    const extra = [...(joins.get(key)?.values() ?? [])];
+    if (key.startsWith('sources:')) query.from = extra.join(' CROSS JOIN ');
+    else if (extra.length) query.from = `${query.from} ${extra.join(' ')}`;
+  }
+  return {
+    checks,
+    aggregates: [...aggregates.values()],
+    grouped: [...grouped.entries()].map(([key, g]) => ({ key, table: g.table, sql: g.build() })),
+  };
 }
 
 export type { CsvRow };

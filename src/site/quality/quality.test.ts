@@ -59,6 +59,23 @@ describe.each(SITE_DIALECTS)('data-quality checks on %s', (dialect) => {
     });
   });
 
+  it('answers every check exactly as its own stand-alone SQL does', async (ctx) => {
+    if (!t) return ctx.skip();
+    const oneByOne = await runQualityChecks(t.store, { spec, strategy: 'one-by-one' });
+    expect(oneByOne.overall.errors).toBe(0);
+    const answer = (c: QualityReport['checks'][number]) => ({
+      check: key(c),
+      violated: c.numViolatedRows,
+      denominator: c.numDenominatorRows,
+      status: c.status,
+    });
+    expect(baseline.checks.map(answer)).toEqual(oneByOne.checks.map(answer));
+    // The comparison has teeth: some checks count violations, others are not applicable.
+    expect(baseline.checks.some((c) => (c.numViolatedRows ?? 0) > 0)).toBe(true);
+    expect(baseline.overall.failed).toBeGreaterThan(0);
+    expect(baseline.overall.notApplicable).toBeGreaterThan(0);
+  });
+
   it('catches each planted violation with the check meant for it and no unrelated one', async (ctx) => {
     if (!t) return ctx.skip();
     const s = t.store;

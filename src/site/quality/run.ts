@@ -9,13 +9,11 @@ import { quoteIdent } from '../../omop/ddl.ts';
 import { CDM_VERSION } from '../../omop/schema.ts';
 import type { QualityCheckResult, QualityReport, QualityTally } from '../../protocol/reports.ts';
 import type { SiteStore } from '../store/store.ts';
-import { type CheckInstance, planChecks } from './checks.ts';
+import { type CheckInstance, type PresentColumns, planChecks } from './checks.ts';
 import { type DqdSpec, loadDqdSpec } from './spec.ts';
 
 /** At most this many aggregates in one SELECT (PostgreSQL allows 1,664 target columns). */
 const MAX_AGGREGATES = 600;
-/** Checks that still apply to an empty table: they are about the schema itself. */
-const SCHEMA_CHECKS = new Set(['cdmTable', 'cdmField']);
 
 function tally(results: readonly QualityCheckResult[]): QualityTally {
   const count = (status: QualityCheckResult['status']) => results.filter((r) => r.status === status).length;
@@ -31,30 +29,51 @@ function tally(results: readonly QualityCheckResult[]): QualityTally {
   };
 }
 
+export interface QualityRunOptions {
+  spec?: DqdSpec;
+  onProgress?: (done: number, total: number) => void;
+  now?: Date;
+  /**
+   * `batched` (default) answers the checks a few queries per table; `one-by-one` runs each
+   * check's own straightforward SQL, as DQD does — slower, kept to show batching changes
+   * no answer.
+   */
+  strategy?: 'batched' | 'one-by-one';
+}
+
+/** Runs the DQD checks on a site store (see the module comment). */
 export async function runQualityChecks(
   store: SiteStore,
-  options: { spec?: DqdSpec; onProgress?: (done: number, total: number) => void; now?: Date } = {},
+  options: QualityRunOptions = {},
 ): Promise<QualityReport> {
   const spec = options.spec ?? loadDqdSpec();
-  const columns = await store.all<{ table_name: string; column_name: string }>(
-    'SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1',
+  const columns = await store.all<{ table_name: string; column_name: string; data_type: string }>(
+    'SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1',
     [store.cdmSchema],
   );
-  const present = new Map<string, Set<string>>();
+  const present: PresentColumns = new Map();
   for (const c of columns) {
     const table = c.table_name.toLowerCase();
-    if (!present.has(table)) present.set(table, new Set());
-    present.get(table)!.add(c.column_name.toLowerCase());
+    if (!present.has(table)) present.set(table, new Map());
+    present.get(table)!.set(c.column_name.toLowerCase(), c.data_type);
   }
-  const rowCounts = new Map<string, number>();
-  for (const table of present.keys()) {
-    const [row] = await store.all<{ n: number }>(
-      `SELECT count(*) AS n FROM ${quoteIdent(store.cdmSchema)}.${quoteIdent(table)}`,
+  // Only emptiness matters (checks on an empty table are not applicable), so look for one row.
+  const tables = [...present.keys()];
+  const nonEmpty = new Set<string>();
+  for (let start = 0; start < tables.length; start += MAX_AGGREGATES) {
+    const chunk = tables.slice(start, start + MAX_AGGREGATES);
+    const [row] = await store.all<Record<string, unknown>>(
+      `SELECT ${chunk
+        .map((t, i) => `EXISTS (SELECT 1 FROM ${quoteIdent(store.cdmSchema)}.${quoteIdent(t)}) AS t${i}`)
+        .join(', ')}`,
     );
-    rowCounts.set(table, row!.n);
+    chunk.forEach((t, i) => {
+      if (row![`t${i}`] === true || row![`t${i}`] === 1) nonEmpty.add(t);
+    });
   }
 
-  const { checks, queries } = planChecks(spec, store.cdmSchema, present);
+  const plan = planChecks(spec, store.cdmSchema, present);
+  const { checks } = plan;
   const results = new Map<string, QualityCheckResult>();
   const result = (
     check: CheckInstance,
@@ -84,44 +103,91 @@ export async function runQualityChecks(
       note,
     });
   };
-
-  const byQuery = new Map<string, CheckInstance[]>();
-  for (const check of checks) byQuery.set(check.query, [...(byQuery.get(check.query) ?? []), check]);
-  let done = 0;
-  for (const query of queries) {
-    const pending = byQuery.get(query.key) ?? [];
-    const runnable: CheckInstance[] = [];
-    for (const check of pending) {
-      if (!SCHEMA_CHECKS.has(check.description.checkName) && (rowCounts.get(check.table) ?? 0) === 0) {
-        result(check, 'not_applicable', null, null, `table ${check.table} is empty`);
-      } else runnable.push(check);
+  const counted = (check: CheckInstance, v: number, d: number) => {
+    if (d === 0 && !check.schemaCheck) {
+      result(check, 'not_applicable', v, d, 'no records to evaluate');
+    } else {
+      const failed = d > 0 && (v / d) * 100 > check.thresholdPercent;
+      result(check, failed ? 'failed' : 'passed', v, d, null);
     }
-    for (let start = 0; start < runnable.length; start += MAX_AGGREGATES / 2) {
-      const chunk = runnable.slice(start, start + MAX_AGGREGATES / 2);
-      const select = chunk
-        .flatMap((c, i) => [`${c.violated} AS v${i}`, `${c.denominator} AS d${i}`])
-        .join(', ');
+  };
+  const failedQuery = (error: unknown) => (error as Error).message.split('\n')[0] || 'query failed';
+
+  // Checks on an empty table are not applicable, answered without touching the table.
+  const runnable: CheckInstance[] = [];
+  for (const check of checks) {
+    if (!check.schemaCheck && !nonEmpty.has(check.table)) {
+      result(check, 'not_applicable', null, null, `table ${check.table} is empty`);
+    } else runnable.push(check);
+  }
+  let done = checks.length - runnable.length;
+  const progress = (n: number) => {
+    done += n;
+    options.onProgress?.(done, checks.length);
+  };
+
+  if (options.strategy === 'one-by-one') {
+    for (const check of runnable) {
       try {
-        const [row] = await store.all<Record<string, number>>(
-          `SELECT ${select}${query.from ? ` FROM ${query.from}` : ''}`,
-        );
-        chunk.forEach((check, i) => {
-          const v = Number(row![`v${i}`] ?? 0);
-          const d = Number(row![`d${i}`] ?? 0);
-          if (d === 0 && !SCHEMA_CHECKS.has(check.description.checkName)) {
-            result(check, 'not_applicable', v, d, 'no records to evaluate');
-          } else {
-            const failed = d > 0 && (v / d) * 100 > check.thresholdPercent;
-            result(check, failed ? 'failed' : 'passed', v, d, null);
-          }
-        });
+        const [row] = await store.all<{ v: unknown; d: unknown }>(check.alone);
+        counted(check, Number(row!.v ?? 0), Number(row!.d ?? 0));
       } catch (error) {
-        const note = (error as Error).message.split('\n')[0] ?? 'query failed';
-        for (const check of chunk) result(check, 'error', null, null, note);
+        result(check, 'error', null, null, failedQuery(error));
+      }
+      progress(1);
+    }
+  } else {
+    const byQuery = new Map<string, CheckInstance[]>();
+    for (const check of runnable) {
+      if (check.batched.kind === 'known') {
+        counted(check, check.batched.violated, check.batched.denominator);
+        progress(1);
+      } else byQuery.set(check.batched.query, [...(byQuery.get(check.batched.query) ?? []), check]);
+    }
+    for (const query of plan.aggregates) {
+      const pending = byQuery.get(query.key) ?? [];
+      for (let start = 0; start < pending.length; start += MAX_AGGREGATES / 2) {
+        const chunk = pending.slice(start, start + MAX_AGGREGATES / 2);
+        // Checks often share an aggregate (every denominator `count(*)`): compute each once.
+        const columns = new Map<string, string>();
+        const column = (expression: string) => {
+          if (!columns.has(expression)) columns.set(expression, `a${columns.size}`);
+          return columns.get(expression)!;
+        };
+        const answers = chunk.map((c) =>
+          c.batched.kind === 'aggregate'
+            ? { v: column(c.batched.violated), d: column(c.batched.denominator) }
+            : { v: column('0'), d: column('0') },
+        );
+        const select = [...columns].map(([expression, alias]) => `${expression} AS ${alias}`).join(', ');
+        try {
+          const [row] = await store.all<Record<string, number>>(
+            `SELECT ${select}${query.from ? ` FROM ${query.from}` : ''}`,
+          );
+          chunk.forEach((check, i) => {
+            counted(check, Number(row![answers[i]!.v] ?? 0), Number(row![answers[i]!.d] ?? 0));
+          });
+        } catch (error) {
+          for (const check of chunk) result(check, 'error', null, null, failedQuery(error));
+        }
+        progress(chunk.length);
       }
     }
-    done += pending.length;
-    options.onProgress?.(done, checks.length);
+    for (const query of plan.grouped) {
+      const pending = byQuery.get(query.key) ?? [];
+      if (pending.length === 0) continue;
+      try {
+        const rows = await store.all(query.sql);
+        for (const check of pending) {
+          if (check.batched.kind !== 'grouped') continue;
+          const { violated, denominator } = check.batched.count(rows);
+          counted(check, violated, denominator);
+        }
+      } catch (error) {
+        for (const check of pending) result(check, 'error', null, null, failedQuery(error));
+      }
+      progress(pending.length);
+    }
   }
 
   const all = checks.map((c) => results.get(c.id)!);
