@@ -5,11 +5,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/program.ts';
 import { login } from '../src/hub/auth/service.ts';
 import { loadHubConfig } from '../src/hub/config.ts';
 import { createHub } from '../src/hub/server.ts';
+import {
+  commonConditionOver65,
+  loadFeasibilityFixture,
+  rareCondition,
+} from '../src/site/feasibility/test-fixture.ts';
+import { openSiteStore } from '../src/site/store/open.ts';
 import { tempDir } from './support/hub.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/itda.js');
@@ -66,12 +72,6 @@ describe('itda CLI', () => {
     }
     // One real process, so the bin entry itself is covered.
     expect(itda(['site', 'run', '--help']).stdout).toMatch(/--site <dir>/);
-  });
-
-  it.each([['cohort']])('placeholder %s says it is not available and exits non-zero', (...args) => {
-    const run = itda(args);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/not available yet/);
   });
 
   it('stops with a message naming a wrong ITDA_* variable', () => {
@@ -145,5 +145,157 @@ describe('itda CLI', () => {
     // Nothing is left listening once the process is gone.
     await expect(fetch(`${url}/api/health`)).rejects.toThrow();
     await fs.rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('itda cohort', () => {
+  let dir: string;
+  let siteDir: string;
+  const definitionFile = (name: string) => path.join(dir, name);
+
+  beforeAll(async () => {
+    dir = await tempDir('itda-cli-cohort-');
+    siteDir = path.join(dir, 'site');
+    const store = await openSiteStore({ dir: siteDir });
+    try {
+      await loadFeasibilityFixture(store, { old: 26, young: 11, rare: 4 });
+    } finally {
+      await store.close();
+    }
+    await fs.writeFile(definitionFile('over65.json'), JSON.stringify(commonConditionOver65(), null, 2));
+    await fs.writeFile(definitionFile('rare.json'), JSON.stringify(rareCondition()));
+    await fs.writeFile(
+      definitionFile('broken.json'),
+      '{\n  "ConceptSets": [],\n  "PrimaryCriteria": {,\n}\n',
+    );
+    await fs.writeFile(
+      definitionFile('unsupported.json'),
+      JSON.stringify({
+        ConceptSets: [],
+        PrimaryCriteria: { CriteriaList: [{ LocationRegion: { CodesetId: 1 } }] },
+      }),
+    );
+  }, 120_000);
+  afterAll(async () => fs.rm(dir, { recursive: true, force: true }));
+
+  it('count: exact cohort size and attrition at the site, as JSON and as text', { timeout: 90_000 }, () => {
+    const json = itda([
+      'cohort',
+      'count',
+      '--site',
+      siteDir,
+      '--definition',
+      definitionFile('over65.json'),
+      '--json',
+    ]);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const summary = JSON.parse(json.stdout) as {
+      baseCount: number;
+      finalCount: number;
+      inclusionRules: unknown[];
+    };
+    // Exact (no rounding): the steward runs it on their own data.
+    expect(summary).toMatchObject({ baseCount: 37, finalCount: 26 });
+    expect(summary.inclusionRules).toEqual([
+      expect.objectContaining({ personCount: 26, gainCount: 11, remainingCount: 26 }),
+    ]);
+    const rare = itda(['cohort', 'count', '--site', siteDir, '--definition', definitionFile('rare.json')]);
+    expect(rare.code).toBe(0);
+    expect(rare.stdout).toMatch(/persons in the cohort:\s+4\b/);
+  });
+
+  it('generate: cohort rows and inclusion-result rows', { timeout: 90_000 }, () => {
+    const run = itda([
+      'cohort',
+      'generate',
+      '--site',
+      siteDir,
+      '--definition',
+      definitionFile('over65.json'),
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as {
+      cohort: { subject_id: number; cohort_start_date: string; cohort_end_date: string }[];
+      inclusionResults: { inclusion_rule_mask: number; person_count: number; mode_id: number }[];
+    };
+    expect(out.cohort).toHaveLength(26);
+    expect(new Set(out.cohort.map((r) => r.subject_id)).size).toBe(26);
+    expect(out.cohort[0]).toEqual({
+      subject_id: expect.any(Number),
+      cohort_start_date: '2020-06-01',
+      cohort_end_date: '2024-12-31',
+    });
+    expect(out.inclusionResults.filter((r) => r.mode_id === 1)).toEqual([
+      { inclusion_rule_mask: 0, person_count: 11, mode_id: 1 },
+      { inclusion_rule_mask: 1, person_count: 26, mode_id: 1 },
+    ]);
+  });
+
+  it('sql: the compiled statements for each dialect', { timeout: 90_000 }, () => {
+    const duck = itda([
+      'cohort',
+      'sql',
+      '--dialect',
+      'duckdb',
+      '--definition',
+      definitionFile('over65.json'),
+    ]);
+    const pg = itda([
+      'cohort',
+      'sql',
+      '--dialect',
+      'postgres',
+      '--definition',
+      definitionFile('over65.json'),
+      '--result-schema',
+      'res',
+    ]);
+    expect(duck.code).toBe(0);
+    expect(pg.code).toBe(0);
+    expect(duck.stdout).toContain('CREATE TABLE IF NOT EXISTS "results".cohort ');
+    expect(pg.stdout).toContain('"res".cohort_summary_stats');
+    expect(duck.stdout).toContain('2000000101');
+    expect(duck.stdout).not.toEqual(pg.stdout.replaceAll('"res"', '"results"'));
+    const bad = itda(['cohort', 'sql', '--dialect', 'oracle', '--definition', definitionFile('over65.json')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--dialect: duckdb or postgres/);
+  });
+
+  it('names a missing file, bad JSON with its position, and unsupported parts', { timeout: 90_000 }, () => {
+    const missing = itda(['cohort', 'count', '--site', siteDir, '--definition', definitionFile('nope.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.json: no such definition file/);
+    const broken = itda([
+      'cohort',
+      'sql',
+      '--dialect',
+      'duckdb',
+      '--definition',
+      definitionFile('broken.json'),
+    ]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/broken\.json: not valid JSON at line 3, column 23/);
+    const unsupported = itda([
+      'cohort',
+      'count',
+      '--site',
+      siteDir,
+      '--definition',
+      definitionFile('unsupported.json'),
+    ]);
+    expect(unsupported.code).toBe(2);
+    expect(unsupported.stderr).toMatch(/LocationRegion/);
+    const noSite = itda([
+      'cohort',
+      'count',
+      '--site',
+      path.join(dir, 'empty'),
+      '--definition',
+      definitionFile('rare.json'),
+    ]);
+    expect(noSite.code).toBe(1);
+    expect(noSite.stderr).toMatch(/no site store/);
   });
 });

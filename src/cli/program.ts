@@ -4,9 +4,9 @@
 import { Command } from 'commander';
 import { HUB_VERSION } from '../hub/version.ts';
 import { registerAuditCommand } from './commands/audit.ts';
+import { registerCohortCommand } from './commands/cohort.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerHubCommand } from './commands/hub.ts';
-import { registerPlaceholder } from './commands/placeholders.ts';
 import { registerSiteCommand } from './commands/site.ts';
 import { registerStoreCommands } from './commands/store.ts';
 import { registerSynthCommand } from './commands/synth.ts';
@@ -22,7 +22,7 @@ export function buildProgram(): Command {
   const site = registerSiteCommand(program);
   registerSynthCommand(program);
   registerStoreCommands(program, site);
-  registerPlaceholder(program, 'cohort', 'count, generate or compile cohort definitions');
+  registerCohortCommand(program);
   registerAuditCommand(program);
   return program;
 }
