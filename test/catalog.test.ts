@@ -26,8 +26,9 @@ import { KCD7_VOCABULARY_DIR } from '../src/synth/vocabulary.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub, tempDir } from './support/hub.ts';
 import { signIn } from './support/session.ts';
 
-const ADMIN: CatalogUser = { id: 'admin-user', roles: ['admin'] };
-const RESEARCHER: CatalogUser = { id: 'researcher-user', roles: ['researcher'] };
+const ADMIN: CatalogUser = { id: 'admin-user', roles: ['admin'], siteRoles: [] };
+const RESEARCHER: CatalogUser = { id: 'researcher-user', roles: ['researcher'], siteRoles: [] };
+const GLOBAL_STEWARD: CatalogUser = { id: 'global-steward', roles: ['steward'], siteRoles: [] };
 const STEWARD_A: CatalogUser = {
   id: 'steward-a',
   roles: [],
@@ -299,6 +300,8 @@ describe.each(HUB_DIALECTS)('catalog on %s', (dialect) => {
     expect(canPublishFor(STEWARD_A, 'site-a')).toBe(true);
     expect(canPublishFor(STEWARD_B, 'site-a')).toBe(false);
     expect(canPublishFor(ADMIN, 'site-a')).toBe(true);
+    // Per-site roles decide: the global steward role names no site.
+    expect(canPublishFor(GLOBAL_STEWARD, 'site-a')).toBe(false);
     await expect(createDataset(hub.ctx, RESEARCHER, dataset())).rejects.toMatchObject({ code: 'forbidden' });
     await expect(createDataset(hub.ctx, STEWARD_B, dataset())).rejects.toMatchObject({ code: 'forbidden' });
     await expect(updateDatasetEntry(hub.ctx, STEWARD_B, ids.heart!, 1, dataset())).rejects.toMatchObject({
@@ -334,6 +337,41 @@ describe.each(HUB_DIALECTS)('catalog on %s', (dialect) => {
       `/api/catalog/${ids.heart}/versions`,
     );
     expect(versions.body.versions).toHaveLength(1);
+
+    // Per-site stewards over HTTP: steward1 stewards site-1, steward2 site-2.
+    for (const id of ['site-1', 'site-2'])
+      await sql`insert into site (id, name, public_key, status, software)
+        values (${id}, ${`병원 ${id} Hospital ${id}`}, ${`key-${id}`}, 'approved', 'test')`.execute(
+        hub.ctx.db,
+      );
+    const steward1 = await signIn(url, 'steward1@itda.demo');
+    const steward2 = await signIn(url, 'steward2@itda.demo');
+    expect((await steward2.call('POST', '/api/catalog', dataset({ siteId: 'site-1' }))).status).toBe(403);
+    const own = await steward1.json<{ id: string; version: number }>(
+      'POST',
+      '/api/catalog',
+      dataset({ siteId: 'site-1' }),
+    );
+    expect(own).toMatchObject({ status: 201, body: { version: 1 } });
+    const edit = (siteId: string) => ({
+      baseVersion: 1,
+      dataset: dataset({ siteId, title: { ko: '수정', en: 'Edited' } }),
+    });
+    expect((await steward2.call('PUT', `/api/catalog/${own.body.id}`, edit('site-1'))).status).toBe(403);
+    expect((await steward1.call('PUT', `/api/catalog/${own.body.id}`, edit('site-2'))).status).toBe(403);
+    const saved = await steward1.json<{ version: number }>(
+      'PUT',
+      `/api/catalog/${own.body.id}`,
+      edit('site-1'),
+    );
+    expect(saved).toMatchObject({ status: 200, body: { version: 2 } });
+    expect((await steward1.call('PUT', `/api/catalog/${own.body.id}`, edit('site-1'))).status).toBe(409);
+    const old = await researcher.json<{ dataset: { title: { en: string } } }>(
+      'GET',
+      `/api/catalog/${own.body.id}/versions/1`,
+    );
+    expect(old.body.dataset.title.en).toBe('Heart failure registry');
+    await sql`delete from dataset where id = ${own.body.id}`.execute(hub.ctx.db);
 
     const reply = await fetch(`${url}/api/catalog/dcat`);
     expect(reply.headers.get('content-type')).toMatch(/application\/ld\+json/);

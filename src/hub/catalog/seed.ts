@@ -10,7 +10,7 @@ import { type CatalogUser, createDataset, profilePersons, siteHasDatasets } from
 import { latestReports } from './store.ts';
 
 /** The hub itself, publishing on a site's behalf (only the demo does this). */
-export const SYSTEM_PUBLISHER: CatalogUser = { id: 'system', roles: ['admin'] };
+export const SYSTEM_PUBLISHER: CatalogUser = { id: 'system', roles: ['admin'], siteRoles: [] };
 
 const HANGUL = /[\uac00-\ud7a3]/;
 

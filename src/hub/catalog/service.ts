@@ -39,20 +39,18 @@ import {
   updateDataset,
 } from './store.ts';
 
-/** A user as the catalog sees one; `siteRoles` arrives with per-site roles. */
-export type CatalogUser = Pick<PublicUser, 'id' | 'roles'> & {
-  siteRoles?: readonly { siteId: string; role: string }[];
-};
+/** A user as the catalog sees one. */
+export type CatalogUser = Pick<PublicUser, 'id' | 'roles' | 'siteRoles'>;
 
 /**
- * Whether the user may create or edit the datasets a site publishes: an admin always; a
- * steward of that site when the account carries per-site roles; until then any holder
- * of the global steward role. The one place to change when the rule changes.
+ * Whether the user may create or edit the datasets a site publishes: an admin, or a
+ * steward of that very site (a per-site role; the global steward role alone is not
+ * enough). The one place to change when the rule changes.
  */
 export function canPublishFor(user: CatalogUser, siteId: string): boolean {
-  if (user.roles.includes('admin')) return true;
-  if (user.siteRoles) return user.siteRoles.some((r) => r.siteId === siteId && r.role === 'steward');
-  return user.roles.includes('steward');
+  return (
+    user.roles.includes('admin') || user.siteRoles.some((r) => r.siteId === siteId && r.role === 'steward')
+  );
 }
 
 function requirePublisher(user: CatalogUser, siteId: string): void {

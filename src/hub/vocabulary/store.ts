@@ -7,6 +7,7 @@ export type ConceptRow = ConceptTable;
 // PostgreSQL takes at most 65,535 bind parameters per statement.
 const CONCEPT_BATCH = 4000;
 const PAIR_BATCH = 10_000;
+const GRAM_BATCH = 50_000;
 
 /** Inserts or replaces concepts, and replaces their name grams. */
 export async function upsertConcepts(
@@ -40,13 +41,14 @@ export async function upsertConcepts(
   await insertGrams(db, grams);
 }
 
+/** Gram rows go in as two arrays per statement (unnest): far fewer parameters to bind and parse. */
 export async function insertGrams(db: Kysely<HubDatabase>, grams: { concept_id: number; gram: string }[]) {
-  for (let i = 0; i < grams.length; i += PAIR_BATCH)
-    await db
-      .insertInto('concept_gram')
-      .values(grams.slice(i, i + PAIR_BATCH))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+  for (let i = 0; i < grams.length; i += GRAM_BATCH) {
+    const slice = grams.slice(i, i + GRAM_BATCH);
+    await sql`insert into concept_gram (concept_id, gram)
+      select * from unnest(${slice.map((g) => g.concept_id)}::integer[], ${slice.map((g) => g.gram)}::text[])
+      on conflict do nothing`.execute(db);
+  }
 }
 
 export async function insertSynonyms(
