@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEnv } from '../protocol/env.ts';
+import { ItdaError } from '../protocol/errors.ts';
 
 export interface HubConfig {
   host: string;
@@ -22,6 +23,17 @@ export interface HubConfig {
   siteOfflineAfterSeconds: number;
   /** Accounts created at start when absent (the demo uses it); never set in production. */
   seedDemoAccounts: boolean;
+  /** OpenID Connect sign-in; unset means password sign-in only. */
+  oidc: OidcConfig | undefined;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Unset for a public client (PKCE alone). */
+  clientSecret: string | undefined;
+  /** This hub's /api/auth/oidc/callback as registered at the issuer. */
+  redirectUrl: string;
 }
 
 const envSchema = z.object({
@@ -36,7 +48,39 @@ const envSchema = z.object({
   ITDA_WEB_DIST: z.string().optional(),
   ITDA_SITE_OFFLINE_AFTER: z.coerce.number().int().min(1).max(3600).default(30),
   ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ITDA_OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  ITDA_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  ITDA_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  ITDA_OIDC_REDIRECT_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
+
+/** All of issuer, client id and redirect URL, or none of them. */
+function oidcConfig(e: z.infer<typeof envSchema>): OidcConfig | undefined {
+  const required = {
+    ITDA_OIDC_ISSUER: e.ITDA_OIDC_ISSUER,
+    ITDA_OIDC_CLIENT_ID: e.ITDA_OIDC_CLIENT_ID,
+    ITDA_OIDC_REDIRECT_URL: e.ITDA_OIDC_REDIRECT_URL,
+  };
+  const missing = Object.entries(required).filter(([, value]) => value === undefined);
+  if (missing.length === 3 && e.ITDA_OIDC_CLIENT_SECRET === undefined) return undefined;
+  if (missing.length > 0)
+    throw new ItdaError(
+      'validation_failed',
+      `${missing.map(([name]) => name).join(', ')}: required when OpenID Connect is configured`,
+    );
+  const issuer = new URL(e.ITDA_OIDC_ISSUER!);
+  if (issuer.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname))
+    throw new ItdaError(
+      'validation_failed',
+      'ITDA_OIDC_ISSUER: must be https:// (http:// only on this machine)',
+    );
+  return {
+    issuer: e.ITDA_OIDC_ISSUER!,
+    clientId: e.ITDA_OIDC_CLIENT_ID!,
+    clientSecret: e.ITDA_OIDC_CLIENT_SECRET,
+    redirectUrl: e.ITDA_OIDC_REDIRECT_URL!,
+  };
+}
 
 export function loadHubConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -53,5 +97,6 @@ export function loadHubConfig(
     logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
     siteOfflineAfterSeconds: flags.siteOfflineAfterSeconds ?? e.ITDA_SITE_OFFLINE_AFTER,
     seedDemoAccounts: flags.seedDemoAccounts ?? false,
+    oidc: flags.oidc ?? oidcConfig(e),
   };
 }

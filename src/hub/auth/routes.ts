@@ -7,6 +7,7 @@ import type { HubContext } from '../context.ts';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../http/request-context.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { createApiKey, listOwnApiKeys, revokeOwnApiKey } from './api-keys.ts';
+import { beginOidcLogin, completeOidcLogin, OIDC_COOKIE, OIDC_FLOW_TTL_MS, oidcEnabled } from './oidc.ts';
 import { login, logout, type NewSession } from './service.ts';
 
 export { publicUserSchema };
@@ -41,6 +42,47 @@ export function authRoutes(app: FastifyInstance, ctx: HubContext): void {
       const session = await login(ctx, request.body.email, request.body.password, { ip: request.ip });
       setSessionCookies(request, reply, session);
       return { user: session.user };
+    },
+  });
+
+  r.get('/api/auth/oidc', {
+    config: { access: { kind: 'public' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Whether OpenID Connect sign-in is configured',
+      response: { 200: z.object({ enabled: z.boolean() }) },
+    },
+    handler: async () => ({ enabled: oidcEnabled(ctx) }),
+  });
+
+  r.get('/api/auth/oidc/login', {
+    config: { access: { kind: 'public' } },
+    schema: { tags: ['auth'], summary: 'Start OpenID Connect sign-in (redirects to the issuer)' },
+    handler: async (request, reply) => {
+      const { redirectTo, flowCookie } = await beginOidcLogin(ctx);
+      reply.setCookie(OIDC_COOKIE, flowCookie, {
+        path: '/api/auth/oidc',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: request.protocol === 'https',
+        maxAge: OIDC_FLOW_TTL_MS / 1000,
+      });
+      return reply.redirect(redirectTo, 302);
+    },
+  });
+
+  r.get('/api/auth/oidc/callback', {
+    config: { access: { kind: 'public' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Where the issuer sends the browser back; signs in and goes to the app',
+    },
+    handler: async (request, reply) => {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      const session = await completeOidcLogin(ctx, query, request.cookies[OIDC_COOKIE]);
+      reply.clearCookie(OIDC_COOKIE, { path: '/api/auth/oidc' });
+      setSessionCookies(request, reply, session);
+      return reply.redirect('/', 302);
     },
   });
 
