@@ -19,6 +19,7 @@ import { seedDemoAccounts } from './auth/demo-accounts.ts';
 import { authenticateUserRequest, refuseCrossSite } from './auth/guard.ts';
 import { pruneOldLoginFailures } from './auth/rate-limit.ts';
 import { authRoutes } from './auth/routes.ts';
+import { beaconRoutes } from './beacon/routes.ts';
 import { catalogRoutes } from './catalog/routes.ts';
 import type { HubConfig } from './config.ts';
 import type { HubContext } from './context.ts';
@@ -125,6 +126,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   accessRoutes(app, ctx);
   catalogRoutes(app, ctx);
   feasibilityRoutes(app, ctx);
+  beaconRoutes(app, ctx);
 
   const webDist = config.webDist ?? DEFAULT_WEB_DIST;
   if (fs.existsSync(path.join(webDist, 'index.html'))) {
