@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { seedDemoDrbs } from '../hub/access/demo.ts';
 import { DEMO_ACCOUNTS } from '../hub/auth/demo-accounts.ts';
 import { type HubConfig, loadHubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/server.ts';
@@ -186,6 +187,7 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
       for (const [id, site] of sites)
         await loadDemoSite(site, path.join(fhirExportDir, id), path.join(dir, id, 'quarantine'));
     }
+    await seedDemoDrbs(hub.ctx, [...sites.keys()]);
   } catch (error) {
     await Promise.all([...sites.values()].map((s) => s.stop()));
     await hub.close();
