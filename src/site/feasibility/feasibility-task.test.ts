@@ -9,6 +9,8 @@ import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/supp
 import { DISCLOSURE_DEFAULTS, disclosurePolicy } from '../../privacy/disclosure.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { TaskBody } from '../../protocol/wire.ts';
+import { loadSiteConfig } from '../config.ts';
+import type { SiteStore } from '../store/store.ts';
 import { feasibilityHandler } from './feasibility-task.ts';
 import { runCohortOnStore } from './run-cohort.ts';
 import { commonConditionOver65, loadFeasibilityFixture, rareCondition } from './test-fixture.ts';
@@ -59,11 +61,32 @@ describe.each(SITE_DIALECTS)('feasibility task on %s', (dialect) => {
 
   it('leaves no scratch schema behind, also when the run fails', async () => {
     if (!t) return;
-    const broken = { ...(commonConditionOver65() as Record<string, unknown>), ConceptSets: 'nope' };
-    await expect(feasibilityHandler(t.store, DISCLOSURE_DEFAULTS)(task(broken))).rejects.toBeInstanceOf(
-      ItdaError,
-    );
-    const schemas = await t.store.all<{ schema_name: string }>(
+    const store = t.store;
+    // A store whose cohort transaction breaks half-way, as a lost connection would.
+    let statements = 0;
+    const failing: SiteStore = Object.create(store, {
+      transaction: {
+        value: <T>(fn: (tx: SiteStore) => Promise<T>) =>
+          store.transaction((tx) =>
+            fn(
+              Object.create(tx, {
+                run: {
+                  value: (sql: string) => {
+                    statements += 1;
+                    if (statements === 5) throw new Error('connection lost');
+                    return tx.run(sql);
+                  },
+                },
+              }) as SiteStore,
+            ),
+          ),
+      },
+    }) as SiteStore;
+    await expect(
+      feasibilityHandler(failing, DISCLOSURE_DEFAULTS)(task(commonConditionOver65())),
+    ).rejects.toThrow(/connection lost/);
+    expect(statements).toBe(5);
+    const schemas = await store.all<{ schema_name: string }>(
       "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'itda_scratch_%'",
     );
     expect(schemas).toEqual([]);
@@ -98,5 +121,28 @@ describe.each(SITE_DIALECTS)('feasibility task on %s', (dialect) => {
       { inclusion_rule_mask: 0, person_count: 11, mode_id: 1 },
       { inclusion_rule_mask: 1, person_count: 26, mode_id: 1 },
     ]);
+  });
+});
+
+describe('steward thresholds from the site config', () => {
+  it('defaults to the platform policy and takes raised values', () => {
+    expect(loadSiteConfig('/tmp/site-x', {}).disclosure).toEqual(DISCLOSURE_DEFAULTS);
+    const raised = loadSiteConfig('/tmp/site-x', {
+      ITDA_MIN_CELL_COUNT: '20',
+      ITDA_MIN_ROWS_MODEL_UPDATE: '100',
+    });
+    expect(raised.disclosure).toMatchObject({ minCellCount: 20, rounding: 10, minRowsForModelUpdate: 100 });
+  });
+
+  it('refuses a lowered or malformed threshold, naming the variable', () => {
+    expect(() => loadSiteConfig('/tmp/site-x', { ITDA_MIN_CELL_COUNT: '5' })).toThrow(
+      /ITDA_MIN_CELL_COUNT: 5 is below the platform minimum 10/,
+    );
+    expect(() => loadSiteConfig('/tmp/site-x', { ITDA_FEASIBILITY_ROUNDING: 'ten' })).toThrow(
+      /ITDA_FEASIBILITY_ROUNDING/,
+    );
+    expect(() => loadSiteConfig('/tmp/site-x', { ITDA_GLM_ROWS_PER_PARAMETER: '12.5' })).toThrow(
+      /ITDA_GLM_ROWS_PER_PARAMETER: must be a positive whole number/,
+    );
   });
 });
