@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { DERIVED_NAMESPACES } from '../../fhir/ids.ts';
 import {
   type ConceptInfo,
   type ConceptLookup,
@@ -102,16 +103,24 @@ class StoreConcepts implements ConceptLookup {
   }
 }
 
+/** Namespaces other resources refer to; a resource's own key is asked for once and not cached. */
+const REFERENCED_NAMESPACES: ReadonlySet<string> = new Set([
+  'Patient',
+  'Encounter',
+  'Practitioner',
+  'Organization',
+  'Location',
+  DERIVED_NAMESPACES.address,
+]);
+
 /**
- * Identity-map entries seen lately, so references to the same patient or encounter do not
- * go to the store again. Two generations of bounded size: memory stays flat however large
- * the input, and a key used again is kept (roughly least-recently-used).
+ * Ids of referenced resources seen lately (patients, encounters, practitioners…), so a
+ * reference does not go to the store. Two generations of bounded size: memory stays flat
+ * however large the input, and a key used again is kept (roughly least-recently-used).
  */
 class IdCache {
   private current = new Map<string, number>();
   private previous = new Map<string, number>();
-  /** Whether some entry of this run may have been dropped, so a miss must ask the store. */
-  incomplete = false;
 
   constructor(private readonly generationSize: number) {}
 
@@ -126,7 +135,6 @@ class IdCache {
   set(key: string, id: number): void {
     this.current.set(key, id);
     if (this.current.size >= this.generationSize) {
-      if (this.previous.size > 0) this.incomplete = true;
       this.previous = this.current;
       this.current = new Map();
     }
@@ -135,7 +143,44 @@ class IdCache {
   clear(): void {
     this.current = new Map();
     this.previous = new Map();
-    this.incomplete = true;
+  }
+}
+
+/**
+ * The keys this run has written to the identity map, as a Bloom filter of fixed size (8 MiB,
+ * four probes: about one false "maybe" in 100,000 keys at a million keys): a key it has never
+ * seen was not allocated by this run, so it needs no store lookup. Memory does not grow with
+ * the input; a fuller filter only answers "maybe" more often.
+ */
+class KeyFilter {
+  private static readonly BITS_LOG2 = 26;
+  private readonly words = new Uint32Array(1 << (KeyFilter.BITS_LOG2 - 5));
+
+  /** Two 32-bit FNV-1a hashes (different offset bases) of the key, combined by double hashing. */
+  private probes(key: string, visit: (bit: number) => boolean): boolean {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193 ^ 0x5bd1e995;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+    }
+    const mask = (1 << KeyFilter.BITS_LOG2) - 1;
+    for (let i = 0; i < 4; i++) {
+      if (!visit((h1 + Math.imul(i, h2 | 1)) & mask)) return false;
+    }
+    return true;
+  }
+
+  add(key: string): void {
+    this.probes(key, (bit) => {
+      this.words[bit >>> 5]! |= 1 << (bit & 31);
+      return true;
+    });
+  }
+
+  mayHave(key: string): boolean {
+    return this.probes(key, (bit) => (this.words[bit >>> 5]! & (1 << (bit & 31))) !== 0);
   }
 }
 
@@ -156,12 +201,17 @@ class BatchIds implements IdAllocator {
   private ids: number[] = [];
   firstFresh = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly cache: IdCache) {}
+  constructor(
+    private readonly cache: IdCache,
+    private readonly filter: KeyFilter,
+  ) {}
 
   idFor(namespace: string, key: string): number {
     const k = `${namespace}\u0000${key}`;
-    const id = this.cache.get(k);
-    if (id !== undefined) return id;
+    if (REFERENCED_NAMESPACES.has(namespace)) {
+      const id = this.cache.get(k);
+      if (id !== undefined) return id;
+    }
     let placeholder = this.placeholders.get(k);
     if (placeholder === undefined) {
       this.misses.push(k);
@@ -172,14 +222,15 @@ class BatchIds implements IdAllocator {
   }
 
   async resolve(tx: SiteStore, next: { value: number }, stage: KeyStage): Promise<void> {
-    const { misses, cache } = this;
+    const { misses, cache, filter } = this;
     const ids = new Array<number>(misses.length).fill(-1);
-    // Without a complete cache (or with ids from earlier runs), a miss may still be in the store.
-    if (misses.length > 0 && (cache.incomplete || stage.storeHadIds)) {
-      for (const f of await stage.lookup(tx, misses)) {
+    // A miss may be in the store if the store had ids before this run, or if this run wrote it.
+    const maybeStored = stage.storeHadIds ? misses : misses.filter((k) => filter.mayHave(k));
+    if (maybeStored.length > 0) {
+      for (const f of await stage.lookup(tx, maybeStored)) {
         const k = `${f.namespace}\u0000${f.key}`;
         ids[-this.placeholders.get(k)! - 1] = f.omop_id;
-        cache.set(k, f.omop_id);
+        if (REFERENCED_NAMESPACES.has(f.namespace)) cache.set(k, f.omop_id);
       }
     }
     this.firstFresh = next.value;
@@ -189,9 +240,11 @@ class BatchIds implements IdAllocator {
       const id = next.value++;
       ids[i] = id;
       const k = misses[i]!;
-      cache.set(k, id);
       const cut = k.indexOf('\u0000');
-      fresh.push([k.slice(0, cut), k.slice(cut + 1), id]);
+      const namespace = k.slice(0, cut);
+      if (REFERENCED_NAMESPACES.has(namespace)) cache.set(k, id);
+      filter.add(k);
+      fresh.push([namespace, k.slice(cut + 1), id]);
     }
     await tx.appendRows('itda', 'id_map', ['namespace', 'key', 'omop_id'], fresh);
     this.ids = ids;
@@ -404,6 +457,7 @@ export async function ingestFhir(
   const next = { value: first };
   const batchSize = Math.max(1, options.batchSize ?? BATCH);
   const cache = new IdCache(Math.max(1, options.idCacheSize ?? ID_CACHE_GENERATION));
+  const filter = new KeyFilter();
   try {
     for (const file of files) {
       const sha256 = await sha256File(file);
@@ -423,7 +477,7 @@ export async function ingestFhir(
           const flush = async () => {
             if (batch.length === 0) return;
             await concepts.prefetch(batch.map((b) => b.resource));
-            const ids = new BatchIds(cache);
+            const ids = new BatchIds(cache, filter);
             const byTable = new Map<string, Record<string, SqlValue>[]>();
             for (const b of batch) {
               const result = mapResource(b.resource, { concepts, ids });

@@ -52,6 +52,23 @@ export const SITE_MIGRATIONS: SiteMigration[] = [
       );
     },
   },
+  {
+    id: 4,
+    name: 'identity map without an index on DuckDB',
+    async up(store) {
+      // DuckDB keeps a PRIMARY KEY as an ART index in memory and rewrites it at checkpoints:
+      // on a large ingest it cost more than the rows themselves and grew memory with the
+      // input. The FHIR ingest writes only keys it knows are not there yet, and DuckDB's
+      // file lock allows one writer, so the keys stay unique. PostgreSQL keeps its key.
+      if (store.kind !== 'duckdb') return;
+      await store.run(
+        'CREATE TABLE itda.id_map_unindexed (namespace VARCHAR NOT NULL, key VARCHAR NOT NULL, omop_id BIGINT NOT NULL)',
+      );
+      await store.run('INSERT INTO itda.id_map_unindexed SELECT namespace, key, omop_id FROM itda.id_map');
+      await store.run('DROP TABLE itda.id_map');
+      await store.run('ALTER TABLE itda.id_map_unindexed RENAME TO id_map');
+    },
+  },
 ];
 
 /** Serializes concurrent migrators (two site processes on one PostgreSQL); DuckDB's file lock already does. */
