@@ -1,7 +1,8 @@
 /**
  * Whole-Synthea accounting: every one of the 68 Synthea bundles (and the hospital and
- * practitioner bundles they reference) ingested into a store holding the Eunomia
- * vocabulary, and every clinical resource traced to the row it became. The expected rows
+ * practitioner bundles they reference, and one bundle of bad entries) ingested into a store
+ * holding the Eunomia vocabulary, and every clinical resource traced to the row it became
+ * or to its line in the quarantine. The expected rows
  * are worked out here from the bundle JSON and the vocabulary CSVs alone — which coding,
  * which "Maps to" target, which domain, which table — never through src/fhir, so a mapping
  * bug cannot hide behind itself. Rows are traced through `itda.id_map`: a resource's first
@@ -9,6 +10,7 @@
  * "Observation/<id>#component/<n>/0").
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
@@ -19,11 +21,64 @@ import { loadVocabulary } from './omop-csv.ts';
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 const BUNDLES = path.join(DATA, 'synthea-r4-bundles');
 const EUNOMIA = path.join(DATA, 'eunomia-synthea27nj-5.4');
-const files = fs
+const synthea = fs
   .readdirSync(BUNDLES)
   .filter((n) => n.endsWith('.json'))
   .sort()
   .map((n) => path.join(BUNDLES, n));
+
+/**
+ * Beside the Synthea files, one bundle of bad entries about a Synthea patient, so that the
+ * quarantine side of the accounting is exercised too: entry 1 has no subject, entry 2 an
+ * impossible date, entry 3 is fine (a vaccine the Eunomia vocabulary lacks: concept 0).
+ */
+const BAD_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'itda-synthea-bad-'));
+const BAD_BUNDLE = path.join(BAD_DIR, 'zz-bad-entries.json');
+const EXPECTED_QUARANTINE = {
+  'zz-bad-entries.json entry 1': /missing_subject/,
+  'zz-bad-entries.json entry 2': /impossible_date/,
+};
+{
+  const first = JSON.parse(fs.readFileSync(synthea[0]!, 'utf8')) as {
+    entry: { resource: { resourceType: string; id: string } }[];
+  };
+  const patient = first.entry.find((e) => e.resource.resourceType === 'Patient')!.resource.id;
+  const entry = (resource: object) => ({ resource });
+  fs.writeFileSync(
+    BAD_BUNDLE,
+    JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        entry({
+          resourceType: 'Condition',
+          id: 'bad-condition-1',
+          code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006' }] },
+          onsetDateTime: '2020-01-01',
+        }),
+        entry({
+          resourceType: 'Observation',
+          id: 'bad-observation-1',
+          status: 'final',
+          subject: { reference: `Patient/${patient}` },
+          code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] },
+          valueQuantity: { value: 170, unit: 'cm', system: 'http://unitsofmeasure.org', code: 'cm' },
+          effectiveDateTime: '2021-02-30',
+        }),
+        entry({
+          resourceType: 'Immunization',
+          id: 'good-immunization-1',
+          status: 'completed',
+          patient: { reference: `Patient/${patient}` },
+          vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '140' }] },
+          occurrenceDateTime: '2020-10-01',
+        }),
+      ],
+    }),
+  );
+}
+const files = [...synthea, BAD_BUNDLE];
+afterAll(() => fs.rmSync(BAD_DIR, { recursive: true, force: true }));
 
 const SYSTEMS: Record<string, string> = {
   'http://snomed.info/sct': 'SNOMED',
@@ -239,13 +294,14 @@ describe.each(SITE_DIALECTS)('all Synthea bundles ingested on %s', (dialect) => 
     }
     const quarantined = readQuarantine(path.join(t.dir, 'quarantine'));
     const problems: string[] = [];
-    let inQuarantine = 0;
+    const inQuarantine = new Map<string, string>();
     for (const row of expected.rows) {
       const id = ids.get(`${row.namespace}\u0000${row.key}`);
       const hits = id === undefined ? [] : (found.get(id) ?? []);
       if (hits.length === 0) {
-        const reason = quarantined.get(row.origin.replace(/ component \d+$/, '').replace(/ \(.*$/, ''));
-        if (reason) inQuarantine++;
+        const origin = row.origin.replace(/ component \d+$/, '').replace(/ \(.*$/, '');
+        const reason = quarantined.get(origin);
+        if (reason) inQuarantine.set(origin, reason);
         else problems.push(`${row.origin}: no row in ${row.table} and not quarantined`);
         continue;
       }
@@ -259,7 +315,17 @@ describe.each(SITE_DIALECTS)('all Synthea bundles ingested on %s', (dialect) => 
         problems.push(`${row.origin}: source value ${hit.sourceValue}, expected ${row.sourceValue}`);
     }
     expect(problems.slice(0, 20)).toEqual([]);
-    expect(inQuarantine).toBe(0);
+    expect(Object.fromEntries(inQuarantine)).toEqual(
+      Object.fromEntries(
+        Object.entries(EXPECTED_QUARANTINE).map(([origin, reason]) => [
+          origin,
+          expect.stringMatching(reason),
+        ]),
+      ),
+    );
+    const quarantinedRows = new Set(
+      expected.rows.filter((r) => inQuarantine.has(r.origin.replace(/ \(.*$/, ''))),
+    );
     // Nothing else in the event tables claims to come from these resources.
     const expectedIds = new Set(expected.rows.map((r) => ids.get(`${r.namespace}\u0000${r.key}`)));
     const fromAccountedTypes = new Set(
@@ -277,7 +343,7 @@ describe.each(SITE_DIALECTS)('all Synthea bundles ingested on %s', (dialect) => 
     expect(extra).toEqual([]);
     // Per table: the rows the resources should give, plus those of the other mapped types.
     for (const table of Object.keys(TABLES) as EventTable[]) {
-      const fromResources = expected.rows.filter((r) => r.table === table).length;
+      const fromResources = expected.rows.filter((r) => r.table === table && !quarantinedRows.has(r)).length;
       const others = [...found.entries()].filter(
         ([id, hits]) => !fromAccountedTypes.has(id) && hits.some((h) => h.table === table),
       ).length;
