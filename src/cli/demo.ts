@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { seedDemoDrbs } from '../hub/access/demo.ts';
 import { DEMO_ACCOUNTS } from '../hub/auth/demo-accounts.ts';
+import { seedSiteDataset } from '../hub/catalog/seed.ts';
 import { type HubConfig, loadHubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/server.ts';
+import { hubHasVocabulary, loadHubVocabulary } from '../hub/vocabulary/service.ts';
 import { ItdaError } from '../protocol/errors.ts';
 import { loadSiteConfig } from '../site/config.ts';
 import { ingestFhir } from '../site/ingest/fhir-ingest.ts';
@@ -138,6 +140,21 @@ async function loadDemoSite(site: SiteNode, exportDir: string, quarantineDir: st
   await site.publishReports();
 }
 
+/** On first start: the hub's copy of the sites' vocabularies, and one catalog entry per site. */
+async function prepareDemoCatalog(hub: Hub, siteIds: string[]): Promise<void> {
+  if (!(await hubHasVocabulary(hub.ctx.db))) {
+    for (const vocabulary of [KCD7_VOCABULARY_DIR, EUNOMIA_VOCABULARY_DIR]) {
+      try {
+        await fs.access(vocabulary);
+      } catch {
+        continue;
+      }
+      await loadHubVocabulary(hub.ctx.db, vocabulary);
+    }
+  }
+  for (const id of siteIds) await seedSiteDataset(hub.ctx, id);
+}
+
 export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwork> {
   const dir = path.resolve(options.dir);
   const logLevel = options.logLevel ?? 'info';
@@ -187,6 +204,7 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
       for (const [id, site] of sites)
         await loadDemoSite(site, path.join(fhirExportDir, id), path.join(dir, id, 'quarantine'));
     }
+    await prepareDemoCatalog(hub, [...sites.keys()]);
     await seedDemoDrbs(hub.ctx, [...sites.keys()]);
   } catch (error) {
     await Promise.all([...sites.values()].map((s) => s.stop()));

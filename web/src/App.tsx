@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, api } from './api.ts';
 import { type Language, useI18n } from './i18n.tsx';
+import { CatalogPage } from './pages/CatalogPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { SitePage } from './pages/SitePage.tsx';
@@ -67,6 +68,18 @@ export function App() {
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between">
           <Title order={3}>{t('appName')}</Title>
+          <Button
+            component="a"
+            href="/catalog"
+            variant="subtle"
+            size="xs"
+            onClick={(e: React.MouseEvent) => {
+              e.preventDefault();
+              navigate('/catalog');
+            }}
+          >
+            {t('catalog')}
+          </Button>
           <Group gap="md">
             <LanguageSwitch />
             <Text size="sm" data-testid="user-name">
@@ -79,7 +92,9 @@ export function App() {
         </Group>
       </AppShell.Header>
       <AppShell.Main>
-        {path.startsWith('/sites/') ? (
+        {path.startsWith('/catalog') ? (
+          <CatalogPage path={path} />
+        ) : path.startsWith('/sites/') ? (
           <SitePage siteId={decodeURIComponent(path.slice('/sites/'.length))} />
         ) : (
           <DashboardPage />

@@ -2,6 +2,7 @@
  * Calls to the hub API. Errors arrive as RFC 9457 problem+json; the `detail` is what the
  * user sees.
  */
+import type { CatalogPage, Dataset, DatasetInputRaw, DatasetVersion } from '../../src/hub/catalog/schema.ts';
 import type { ProfileReport, QualityReport } from '../../src/protocol/reports.ts';
 import type { Health } from '../../src/protocol/wire.ts';
 
@@ -81,4 +82,16 @@ export const api = {
   login: (email: string, password: string) =>
     request<{ user: User }>('POST', '/api/auth/login', { email, password }),
   logout: () => request<void>('POST', '/api/auth/logout'),
+};
+
+/** The catalog (`/api/catalog`): search, a dataset with its history, a steward's create and edit. */
+export const catalogApi = {
+  search: (params: Record<string, string>) =>
+    request<CatalogPage>('GET', `/api/catalog?${new URLSearchParams(params)}`),
+  dataset: (id: string) => request<Dataset>('GET', `/api/catalog/${encodeURIComponent(id)}`),
+  history: (id: string) =>
+    request<{ versions: DatasetVersion[] }>('GET', `/api/catalog/${encodeURIComponent(id)}/versions`),
+  create: (dataset: DatasetInputRaw) => request<Dataset>('POST', '/api/catalog', dataset),
+  update: (id: string, baseVersion: number, dataset: DatasetInputRaw) =>
+    request<Dataset>('PUT', `/api/catalog/${encodeURIComponent(id)}`, { baseVersion, dataset }),
 };
