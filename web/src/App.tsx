@@ -3,6 +3,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, api } from './api.ts';
 import { type Language, useI18n } from './i18n.tsx';
+import { AccountNav } from './pages/AccountNav.tsx';
+import { AdminOrganisationsPage } from './pages/AdminOrganisationsPage.tsx';
+import { AdminUsersPage } from './pages/AdminUsersPage.tsx';
+import { ApiKeysPage } from './pages/ApiKeysPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
@@ -81,6 +85,7 @@ export function App() {
             {t('catalog')}
           </Button>
           <Group gap="md">
+            <AccountNav user={user} path={path} />
             <LanguageSwitch />
             <Text size="sm" data-testid="user-name">
               {user.name}
@@ -92,7 +97,13 @@ export function App() {
         </Group>
       </AppShell.Header>
       <AppShell.Main>
-        {path.startsWith('/catalog') ? (
+        {path === '/account/keys' ? (
+          <ApiKeysPage />
+        ) : path === '/admin/users' ? (
+          <AdminUsersPage />
+        ) : path === '/admin/organisations' ? (
+          <AdminOrganisationsPage />
+        ) : path.startsWith('/catalog') ? (
           <CatalogPage path={path} />
         ) : path.startsWith('/sites/') ? (
           <SitePage siteId={decodeURIComponent(path.slice('/sites/'.length))} />

@@ -32,7 +32,7 @@ function csrfToken(): string | undefined {
   return cookie ? decodeURIComponent(cookie.slice('itda_csrf='.length)) : undefined;
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   // State-changing requests echo the CSRF token (double-submit); reads need none.
   const csrf = method === 'GET' || method === 'HEAD' ? undefined : csrfToken();
