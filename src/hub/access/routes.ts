@@ -11,6 +11,7 @@ import { applicationDraftSchema, drbConfigSchema, voteInputSchema } from '../../
 import { ItdaError } from '../../protocol/errors.ts';
 import { siteIdSchema } from '../../protocol/wire.ts';
 import type { HubContext } from '../context.ts';
+import { applicationHistory } from './history.ts';
 import {
   castVote,
   chooseJointReview,
@@ -82,6 +83,18 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       params: idParams,
     },
     handler: (request) => getApplication(ctx, request.user!, request.params.id),
+  });
+
+  r.get('/api/applications/:id/history', {
+    config: { access: applicationReader },
+    schema: {
+      tags: ['access'],
+      summary: "An application's timeline from the audit log (creation, edits, uploads, state changes)",
+      params: idParams,
+    },
+    handler: async (request) => ({
+      events: await applicationHistory(ctx, request.user!, request.params.id),
+    }),
   });
 
   r.patch('/api/applications/:id', {

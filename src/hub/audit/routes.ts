@@ -43,6 +43,7 @@ export function auditRoutes(app: FastifyInstance, ctx: HubContext): void {
         targetType: z.string().optional(),
         targetId: z.string().optional(),
         action: z.string().optional(),
+        actorId: z.string().optional(),
       }),
       response: { 200: z.object({ entries: z.array(auditEntrySchema) }) },
     },

@@ -71,7 +71,14 @@ export async function verifyAuditLog(db: Kysely<HubDatabase>, hubPublicKey: stri
 
 export function listAudit(
   ctx: HubContext,
-  options: { afterSeq?: number; limit?: number; targetType?: string; targetId?: string; action?: string },
+  options: {
+    afterSeq?: number;
+    limit?: number;
+    targetType?: string;
+    targetId?: string;
+    action?: string;
+    actorId?: string;
+  },
 ): Promise<AuditEntry[]> {
   return auditPage(ctx.db, options.afterSeq ?? 0, Math.min(options.limit ?? 100, 1000), options);
 }

@@ -61,12 +61,13 @@ export async function auditPage(
   db: Kysely<HubDatabase>,
   afterSeq: number,
   limit: number,
-  filter: { targetType?: string; targetId?: string; action?: string } = {},
+  filter: { targetType?: string; targetId?: string; action?: string; actorId?: string } = {},
 ): Promise<AuditEntry[]> {
   let query = db.selectFrom('audit_entry').selectAll().where('seq', '>', afterSeq);
   if (filter.targetType) query = query.where('target_type', '=', filter.targetType);
   if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
   if (filter.action) query = query.where('action', 'like', `${filter.action}%`);
+  if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
   const rows = await query.orderBy('seq').limit(limit).execute();
   return rows.map(toEntry);
 }
