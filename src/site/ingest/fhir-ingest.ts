@@ -45,24 +45,42 @@ class StoreConcepts implements ConceptLookup {
   private readonly byCode = new Map<string, ConceptInfo | null>();
   private readonly maps = new Map<number, ConceptInfo[]>();
 
+  private readonly vocabularies = new Map<string, string | undefined>();
+
   constructor(private readonly store: SiteStore) {}
+
+  /** `vocabularyOf`, remembered per system URI (a batch names the same few systems many times). */
+  private vocabularyOf(system: string): string | undefined {
+    if (this.vocabularies.has(system)) return this.vocabularies.get(system);
+    const vocabulary = vocabularyOf(system);
+    this.vocabularies.set(system, vocabulary);
+    return vocabulary;
+  }
 
   /** Fetches every (vocabulary, code) the batch mentions that is not cached yet. */
   async prefetch(resources: readonly FhirResource[]): Promise<void> {
     const wanted = new Map<string, [string, string]>();
-    const walk = (value: unknown): void => {
-      if (Array.isArray(value)) value.forEach(walk);
-      else if (value && typeof value === 'object') {
-        const v = value as { system?: unknown; code?: unknown };
-        if (typeof v.system === 'string' && typeof v.code === 'string') {
-          const vocabulary = vocabularyOf(v.system);
-          if (vocabulary && !this.byCode.has(`${vocabulary}|${v.code}`))
-            wanted.set(`${vocabulary}|${v.code}`, [vocabulary, v.code]);
+    // Every object with a string system and code, at any depth (codings, quantities' units).
+    const walk = (value: object): void => {
+      if (Array.isArray(value)) {
+        for (const item of value) if (item !== null && typeof item === 'object') walk(item);
+        return;
+      }
+      const v = value as Record<string, unknown>;
+      const { system, code } = v;
+      if (typeof system === 'string' && typeof code === 'string') {
+        const vocabulary = this.vocabularyOf(system);
+        if (vocabulary) {
+          const k = `${vocabulary}|${code}`;
+          if (!this.byCode.has(k)) wanted.set(k, [vocabulary, code]);
         }
-        for (const child of Object.values(value)) if (child && typeof child === 'object') walk(child);
+      }
+      for (const name in v) {
+        const child = v[name];
+        if (child !== null && typeof child === 'object') walk(child);
       }
     };
-    resources.forEach(walk);
+    for (const resource of resources) walk(resource);
     // UCUM units and gender codes are looked up by code too.
     const pairs = [...wanted.values()];
     const s = quoteIdent(this.store.cdmSchema);
@@ -113,36 +131,56 @@ const REFERENCED_NAMESPACES: ReadonlySet<string> = new Set([
   DERIVED_NAMESPACES.address,
 ]);
 
+/** namespace → key → id, counted; two levels so no composite key string is built per call. */
+class KeyMap {
+  private readonly byNamespace = new Map<string, Map<string, number>>();
+  size = 0;
+
+  get(namespace: string, key: string): number | undefined {
+    return this.byNamespace.get(namespace)?.get(key);
+  }
+
+  set(namespace: string, key: string, id: number): void {
+    let keys = this.byNamespace.get(namespace);
+    if (keys === undefined) {
+      keys = new Map();
+      this.byNamespace.set(namespace, keys);
+    }
+    if (!keys.has(key)) this.size++;
+    keys.set(key, id);
+  }
+}
+
 /**
  * Ids of referenced resources seen lately (patients, encounters, practitioners…), so a
  * reference does not go to the store. Two generations of bounded size: memory stays flat
  * however large the input, and a key used again is kept (roughly least-recently-used).
  */
 class IdCache {
-  private current = new Map<string, number>();
-  private previous = new Map<string, number>();
+  private current = new KeyMap();
+  private previous = new KeyMap();
 
   constructor(private readonly generationSize: number) {}
 
-  get(key: string): number | undefined {
-    const id = this.current.get(key);
+  get(namespace: string, key: string): number | undefined {
+    const id = this.current.get(namespace, key);
     if (id !== undefined) return id;
-    const old = this.previous.get(key);
-    if (old !== undefined) this.set(key, old);
+    const old = this.previous.get(namespace, key);
+    if (old !== undefined) this.set(namespace, key, old);
     return old;
   }
 
-  set(key: string, id: number): void {
-    this.current.set(key, id);
+  set(namespace: string, key: string, id: number): void {
+    this.current.set(namespace, key, id);
     if (this.current.size >= this.generationSize) {
       this.previous = this.current;
-      this.current = new Map();
+      this.current = new KeyMap();
     }
   }
 
   clear(): void {
-    this.current = new Map();
-    this.previous = new Map();
+    this.current = new KeyMap();
+    this.previous = new KeyMap();
   }
 }
 
@@ -155,49 +193,62 @@ class IdCache {
 class KeyFilter {
   private static readonly BITS_LOG2 = 26;
   private readonly words = new Uint32Array(1 << (KeyFilter.BITS_LOG2 - 5));
+  private h1 = 0;
+  private h2 = 0;
 
-  /** Two 32-bit FNV-1a hashes (different offset bases) of the key, combined by double hashing. */
-  private probes(key: string, visit: (bit: number) => boolean): boolean {
+  /** Two 32-bit FNV-1a-style hashes of namespace NUL key, for double hashing. */
+  private hash(namespace: string, key: string): void {
     let h1 = 0x811c9dc5;
-    let h2 = 0x01000193 ^ 0x5bd1e995;
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
+    let h2 = 0x5bd1e995;
+    for (let i = 0; i <= namespace.length + key.length; i++) {
+      const c =
+        i < namespace.length
+          ? namespace.charCodeAt(i)
+          : i === namespace.length
+            ? 0
+            : key.charCodeAt(i - namespace.length - 1);
       h1 = Math.imul(h1 ^ c, 0x01000193);
       h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
     }
+    this.h1 = h1;
+    this.h2 = h2 | 1;
+  }
+
+  add(namespace: string, key: string): void {
+    this.hash(namespace, key);
     const mask = (1 << KeyFilter.BITS_LOG2) - 1;
     for (let i = 0; i < 4; i++) {
-      if (!visit((h1 + Math.imul(i, h2 | 1)) & mask)) return false;
+      const bit = (this.h1 + Math.imul(i, this.h2)) & mask;
+      this.words[bit >>> 5]! |= 1 << (bit & 31);
+    }
+  }
+
+  mayHave(namespace: string, key: string): boolean {
+    this.hash(namespace, key);
+    const mask = (1 << KeyFilter.BITS_LOG2) - 1;
+    for (let i = 0; i < 4; i++) {
+      const bit = (this.h1 + Math.imul(i, this.h2)) & mask;
+      if ((this.words[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
     }
     return true;
   }
-
-  add(key: string): void {
-    this.probes(key, (bit) => {
-      this.words[bit >>> 5]! |= 1 << (bit & 31);
-      return true;
-    });
-  }
-
-  mayHave(key: string): boolean {
-    return this.probes(key, (bit) => (this.words[bit >>> 5]! & (1 << (bit & 31))) !== 0);
-  }
 }
 
-/** Keys (namespace NUL key) of one batch that the cache did not answer, looked up in one join. */
+/** Keys of one batch that may already be in the store, looked up in one join. */
 const KEY_STAGE = 'stage_fhir_id_keys';
 
 /**
- * Ids for one batch, in one mapping pass: a key the cache knows gets its id at once; any
- * other key stands in the rows as a placeholder (-1, -2, … in order of first use) until
- * `resolve` has found it in the store or allocated it (written back in the same
+ * Ids for one batch, in one mapping pass: a referenced key the cache knows gets its id at
+ * once; any other key stands in the rows as a placeholder (-1, -2, … in order of first use)
+ * until `resolve` has found it in the store or allocated it (written back in the same
  * transaction), and `final` swaps placeholders for ids. The mapper only ever puts ids
  * into record-id columns (`*_id`, not `*_concept_id`), where no real value is negative.
  * Ids from `firstFresh` on are new in this batch, so no CDM row can have them yet.
  */
 class BatchIds implements IdAllocator {
-  private readonly misses: string[] = [];
-  private readonly placeholders = new Map<string, number>();
+  private readonly missNamespaces: string[] = [];
+  private readonly missKeys: string[] = [];
+  private readonly placeholders = new KeyMap();
   private ids: number[] = [];
   firstFresh = Number.POSITIVE_INFINITY;
 
@@ -207,44 +258,47 @@ class BatchIds implements IdAllocator {
   ) {}
 
   idFor(namespace: string, key: string): number {
-    const k = `${namespace}\u0000${key}`;
-    if (REFERENCED_NAMESPACES.has(namespace)) {
-      const id = this.cache.get(k);
+    const referenced = REFERENCED_NAMESPACES.has(namespace);
+    if (referenced) {
+      const id = this.cache.get(namespace, key);
       if (id !== undefined) return id;
     }
-    let placeholder = this.placeholders.get(k);
+    let placeholder = this.placeholders.get(namespace, key);
     if (placeholder === undefined) {
-      this.misses.push(k);
-      placeholder = -this.misses.length;
-      this.placeholders.set(k, placeholder);
+      this.missNamespaces.push(namespace);
+      this.missKeys.push(key);
+      placeholder = -this.missKeys.length;
+      this.placeholders.set(namespace, key, placeholder);
     }
     return placeholder;
   }
 
   async resolve(tx: SiteStore, next: { value: number }, stage: KeyStage): Promise<void> {
-    const { misses, cache, filter } = this;
-    const ids = new Array<number>(misses.length).fill(-1);
+    const { missNamespaces, missKeys, cache, filter } = this;
+    const ids = new Array<number>(missKeys.length).fill(-1);
     // A miss may be in the store if the store had ids before this run, or if this run wrote it.
-    const maybeStored = stage.storeHadIds ? misses : misses.filter((k) => filter.mayHave(k));
+    const maybeStored: [string, string][] = [];
+    for (let i = 0; i < missKeys.length; i++) {
+      if (stage.storeHadIds || filter.mayHave(missNamespaces[i]!, missKeys[i]!))
+        maybeStored.push([missNamespaces[i]!, missKeys[i]!]);
+    }
     if (maybeStored.length > 0) {
       for (const f of await stage.lookup(tx, maybeStored)) {
-        const k = `${f.namespace}\u0000${f.key}`;
-        ids[-this.placeholders.get(k)! - 1] = f.omop_id;
-        if (REFERENCED_NAMESPACES.has(f.namespace)) cache.set(k, f.omop_id);
+        ids[-this.placeholders.get(f.namespace, f.key)! - 1] = f.omop_id;
+        if (REFERENCED_NAMESPACES.has(f.namespace)) cache.set(f.namespace, f.key, f.omop_id);
       }
     }
     this.firstFresh = next.value;
     const fresh: SqlValue[][] = [];
-    for (let i = 0; i < misses.length; i++) {
+    for (let i = 0; i < missKeys.length; i++) {
       if (ids[i]! >= 0) continue;
       const id = next.value++;
       ids[i] = id;
-      const k = misses[i]!;
-      const cut = k.indexOf('\u0000');
-      const namespace = k.slice(0, cut);
-      if (REFERENCED_NAMESPACES.has(namespace)) cache.set(k, id);
-      filter.add(k);
-      fresh.push([namespace, k.slice(cut + 1), id]);
+      const namespace = missNamespaces[i]!;
+      const key = missKeys[i]!;
+      if (REFERENCED_NAMESPACES.has(namespace)) cache.set(namespace, key, id);
+      filter.add(namespace, key);
+      fresh.push([namespace, key, id]);
     }
     await tx.appendRows('itda', 'id_map', ['namespace', 'key', 'omop_id'], fresh);
     this.ids = ids;
@@ -270,22 +324,14 @@ class KeyStage {
 
   async lookup(
     tx: SiteStore,
-    keys: readonly string[],
+    keys: readonly [string, string][],
   ): Promise<{ namespace: string; key: string; omop_id: number }[]> {
     if (!this.created) {
       await tx.run(`DROP TABLE IF EXISTS itda.${KEY_STAGE}`);
       await tx.run(`CREATE TABLE itda.${KEY_STAGE} (namespace VARCHAR NOT NULL, key VARCHAR NOT NULL)`);
       this.created = true;
     } else await tx.run(`DELETE FROM itda.${KEY_STAGE}`);
-    await tx.appendRows(
-      'itda',
-      KEY_STAGE,
-      ['namespace', 'key'],
-      keys.map((k) => {
-        const cut = k.indexOf('\u0000');
-        return [k.slice(0, cut), k.slice(cut + 1)];
-      }),
-    );
+    await tx.appendRows('itda', KEY_STAGE, ['namespace', 'key'], keys);
     return tx.all(
       `SELECT m.namespace, m.key, m.omop_id FROM itda.${KEY_STAGE} s
          JOIN itda.id_map m ON m.namespace = s.namespace AND m.key = s.key`,
