@@ -342,6 +342,24 @@ describe.each(HUB_DIALECTS)('feasibility service on %s', (dialect) => {
     expect(entries.filter((e) => e.targetId === b.id).map((e) => e.details.reason)).toEqual(['differencing']);
   });
 
+  it('compares two queries submitted together: exactly one of a differencing pair is refused', async () => {
+    if (!h) return;
+    // A user with no history, so only these two can be compared.
+    const admin = await userByEmail('admin@itda.demo');
+    const a = await submitFeasibilityQuery(ctx(), admin, { definition: definition(7) });
+    const b = await submitFeasibilityQuery(ctx(), admin, { definition: definition(7, 65) });
+    await answerAll(a.id, { 'site-a': '<10', 'site-b': 0 });
+    await answerAll(b.id, { 'site-a': 0, 'site-b': 0 });
+    const views = await Promise.all([
+      getFeasibilityQuery(ctx(), admin, a.id),
+      getFeasibilityQuery(ctx(), admin, b.id),
+    ]);
+    expect(views.map((v) => v.status).sort(), JSON.stringify(views.map((v) => v.refusal))).toEqual([
+      'complete',
+      'refused',
+    ]);
+  });
+
   it('shows a query only to its owner', async () => {
     if (!h) return;
     const [mine] = (await listFeasibilityQueries(ctx(), researcher)).queries;

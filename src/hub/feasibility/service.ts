@@ -7,6 +7,7 @@
  * sites' answers land in their tasks meanwhile). See README.md beside this file.
  */
 import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
 import { parseCohortExpression } from '../../cohort/expression.ts';
 import { releasedCountRange } from '../../privacy/disclosure.ts';
 import { canonicalJson } from '../../protocol/canonical-json.ts';
@@ -27,6 +28,7 @@ import {
 import { sha256Hex } from '../../protocol/signing.ts';
 import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
+import type { HubDatabase } from '../db/schema.ts';
 import { enqueueTask } from '../jobs/service.ts';
 import { listSites } from '../sites/store.ts';
 import {
@@ -355,9 +357,11 @@ async function evaluate(
   const rows = await listQuerySites(ctx.db, [query.id]);
   const sites = rows.map((row) => siteOutcome(query, row, now));
   if (query.status !== 'running' || sites.some((s) => s.status === 'pending')) return { query, sites };
-  const earlier = await earlierQueries(ctx, query);
-  const refusal = differencingRefusal(sites, earlier);
   const settled = await ctx.db.transaction().execute(async (trx) => {
+    // One user's queries settle one at a time, so two submitted together are still compared.
+    await sql`select pg_advisory_xact_lock(4243, hashtext(${query.user_id}))`.execute(trx);
+    const earlier = await earlierQueries(trx, query);
+    const refusal = differencingRefusal(sites, earlier);
     const won = await settleQuery(
       trx,
       query.id,
@@ -396,15 +400,15 @@ async function evaluate(
 
 /** The user's completed queries of the last 24 h with another definition, with their frozen answers. */
 async function earlierQueries(
-  ctx: HubContext,
+  db: Kysely<HubDatabase>,
   query: FeasibilityQueryRow,
 ): Promise<{ query: FeasibilityQueryRow; sites: SiteOutcome[] }[]> {
   const since = new Date(query.created_at.getTime() - DIFFERENCING_WINDOW_MS);
-  const candidates = (await listUserQueries(ctx.db, query.user_id, { since, limit: 1000 })).filter(
+  const candidates = (await listUserQueries(db, query.user_id, { since, limit: 1000 })).filter(
     (q) => q.id !== query.id && q.status === 'complete' && q.definition_hash !== query.definition_hash,
   );
   const rows = await listQuerySites(
-    ctx.db,
+    db,
     candidates.map((q) => q.id),
   );
   return candidates.map((q) => ({
