@@ -68,6 +68,8 @@ export interface CheckPlan {
 
 /** Columns of each CDM table as found in the store: table → column → data type. */
 export type PresentColumns = Map<string, Map<string, string>>;
+/** Single-column PRIMARY KEY constraints the store declares: table → column. */
+export type PrimaryKeys = Map<string, string>;
 
 const yes = (v: string | undefined) => v === 'Yes';
 const num = (v: string | undefined) => (v === undefined || v === '' ? 0 : Number(v));
@@ -119,7 +121,12 @@ function countRows<T extends Row>(
  * Plans every DQD check of `spec` that the store's tables and columns allow (DQD v2.8,
  * CDM v5.4 thresholds), each with its batched answer and its stand-alone SQL.
  */
-export function planChecks(spec: DqdSpec, schema: string, present: PresentColumns): CheckPlan {
+export function planChecks(
+  spec: DqdSpec,
+  schema: string,
+  present: PresentColumns,
+  primaryKeys: PrimaryKeys = new Map(),
+): CheckPlan {
   const s = quoteIdent(schema);
   const tableSql = (table: string) => `${s}.${quoteIdent(table)}`;
   const describe = new Map(spec.checks.map((c) => [c.checkName, c]));
@@ -194,8 +201,15 @@ export function planChecks(spec: DqdSpec, schema: string, present: PresentColumn
     );
     if (!present.has(table)) continue;
     if (yes(t.measurePersonCompleteness) && table !== 'person') {
-      // One pass over PERSON answers the completeness of every table.
-      const violated = `count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${tableSql(table)} e WHERE e.person_id = p.person_id))`;
+      // One pass over PERSON answers the completeness of every table, each table's distinct
+      // persons joined one-to-one (a correlated NOT EXISTS inside FILTER would be run per person).
+      const key = aggregate('person-completeness', 'person', `${s}.person p`);
+      const alias = `in_${table}`;
+      join(
+        key,
+        alias,
+        `LEFT JOIN (SELECT DISTINCT person_id FROM ${tableSql(table)}) ${alias} ON ${alias}.person_id = p.person_id`,
+      );
       add(
         'measurePersonCompleteness',
         table,
@@ -203,11 +217,15 @@ export function planChecks(spec: DqdSpec, schema: string, present: PresentColumn
         num(t.measurePersonCompletenessThreshold),
         {
           kind: 'aggregate',
-          query: aggregate('person-completeness', 'person', `${s}.person p`),
-          violated,
+          query: key,
+          violated: `count(*) FILTER (WHERE ${alias}.person_id IS NULL)`,
           denominator: 'count(*)',
         },
-        alone(`${s}.person p`, violated, 'count(*)'),
+        alone(
+          `${s}.person p`,
+          `count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ${tableSql(table)} e WHERE e.person_id = p.person_id))`,
+          'count(*)',
+        ),
       );
     }
     if (yes(t.measureConditionEraCompleteness)) {
@@ -340,17 +358,21 @@ export function planChecks(spec: DqdSpec, schema: string, present: PresentColumn
     if (yes(f.isPrimaryKey)) {
       const from = `(SELECT count(*) AS n FROM ${tableSql(table)} GROUP BY ${quoteIdent(field)}) g`;
       const violated = 'COALESCE(sum(n) FILTER (WHERE n > 1), 0)';
+      // A declared PRIMARY KEY is unique and never null: nothing to group.
+      const declared = primaryKeys.get(table) === field;
       add(
         'isPrimaryKey',
         table,
         field,
         num(f.isPrimaryKeyThreshold),
-        {
-          kind: 'aggregate',
-          query: aggregate(`pk:${table}:${field}`, table, from),
-          violated,
-          denominator: 'COALESCE(sum(n), 0)',
-        },
+        declared
+          ? { kind: 'aggregate', query: q, violated: '0', denominator: rows }
+          : {
+              kind: 'aggregate',
+              query: aggregate(`pk:${table}:${field}`, table, from),
+              violated,
+              denominator: 'COALESCE(sum(n), 0)',
+            },
         alone(from, violated, 'COALESCE(sum(n), 0)'),
       );
     }
@@ -404,13 +426,12 @@ export function planChecks(spec: DqdSpec, schema: string, present: PresentColumn
       } else if (fkTable !== 'concept' && present.get(fkTable)?.has(fkField)) {
         const alias = `fk_${field}`;
         const key = quoteIdent(fkField);
-        // Distinct keys join one-to-one, so all of a table's foreign keys share one query.
-        const fk = aggregate(`fk:${table}`, table, own);
-        join(
-          fk,
-          alias,
-          `LEFT JOIN (SELECT DISTINCT ${key} FROM ${tableSql(fkTable)}) ${alias} ON ${alias}.${key} = ${x}`,
-        );
+        // Distinct (or declared primary) keys join one-to-one, so they share the table's scan.
+        const keys =
+          primaryKeys.get(fkTable) === fkField
+            ? tableSql(fkTable)
+            : `(SELECT DISTINCT ${key} FROM ${tableSql(fkTable)})`;
+        join(q, alias, `LEFT JOIN ${keys} ${alias} ON ${alias}.${key} = ${x}`);
         scanCheck(
           'isForeignKey',
           'isForeignKeyThreshold',
@@ -418,8 +439,6 @@ export function planChecks(spec: DqdSpec, schema: string, present: PresentColumn
           rows,
           own,
           `count(*) FILTER (WHERE ${x} IS NOT NULL AND ${alias}.${key} IS NULL)`,
-          rows,
-          fk,
         );
       }
     }
@@ -470,7 +489,7 @@ export function planChecks(spec: DqdSpec, schema: string, present: PresentColumn
     }
     // The person's birth and death dates, joined once per table for every check that needs them.
     const withPerson = `${own} LEFT JOIN ${s}.person p ON p.person_id = x.person_id LEFT JOIN ${firstDeath} dth ON dth.person_id = x.person_id`;
-    // (Its own query: a join that is not one-to-one must not change the plain scan's counts.)
+    // In a query of its own, so that duplicate persons could not change the scan's other counts.
     const joinLife = () => {
       const key = aggregate(`life:${table}`, table, own);
       join(

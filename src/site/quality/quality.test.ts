@@ -124,4 +124,25 @@ describe.each(SITE_DIALECTS)('data-quality checks on %s', (dialect) => {
       ].sort(),
     );
   });
+
+  it('catches a duplicated key where the store declares none, batched answers still equal one by one', async (ctx) => {
+    if (!t) return ctx.skip();
+    const s = t.store;
+    // PERSON as an existing CDM might hold it: no PRIMARY KEY constraint, and one person twice.
+    await s.run('CREATE TABLE cdm.person_unkeyed AS SELECT * FROM cdm.person');
+    await s.run('DROP TABLE cdm.person');
+    await s.run('ALTER TABLE cdm.person_unkeyed RENAME TO person');
+    await s.run(
+      'INSERT INTO cdm.person SELECT * FROM cdm.person WHERE person_id = (SELECT min(person_id) FROM cdm.person)',
+    );
+    const batched = await runQualityChecks(s, { spec });
+    const oneByOne = await runQualityChecks(s, { spec, strategy: 'one-by-one' });
+    const answer = (c: QualityReport['checks'][number]) =>
+      [key(c), c.numViolatedRows, c.numDenominatorRows, c.status].join(' ');
+    expect(batched.checks.map(answer)).toEqual(oneByOne.checks.map(answer));
+    expect(batched.overall.errors).toBe(0);
+    expect(
+      batched.checks.find((c) => c.checkName === 'isPrimaryKey' && c.cdmTableName === 'person'),
+    ).toMatchObject({ status: 'failed', numViolatedRows: 2, numDenominatorRows: 29 });
+  });
 });

@@ -3,13 +3,18 @@
  * percent, pass/fail against each check's threshold, "not applicable" where there is
  * nothing to check (an empty table, a concept never recorded), and tallies overall and
  * per Kahn context × category.
+ *
+ * Empty tables are found first (one EXISTS per table) and their checks answered without
+ * reading them; the rest are answered by the batched queries of `checks.ts`, or — with
+ * `strategy: 'one-by-one'` — each by its own SQL, the reference the batched answers must
+ * equal.
  */
 
 import { quoteIdent } from '../../omop/ddl.ts';
 import { CDM_VERSION } from '../../omop/schema.ts';
 import type { QualityCheckResult, QualityReport, QualityTally } from '../../protocol/reports.ts';
 import type { SiteStore } from '../store/store.ts';
-import { type CheckInstance, type PresentColumns, planChecks } from './checks.ts';
+import { type CheckInstance, type PresentColumns, type PrimaryKeys, planChecks } from './checks.ts';
 import { type DqdSpec, loadDqdSpec } from './spec.ts';
 
 /** At most this many aggregates in one SELECT (PostgreSQL allows 1,664 target columns). */
@@ -72,7 +77,24 @@ export async function runQualityChecks(
     });
   }
 
-  const plan = planChecks(spec, store.cdmSchema, present);
+  const keyColumns = await store.all<{ table_name: string; column_name: string }>(
+    `SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc
+       JOIN information_schema.key_column_usage k
+         ON k.constraint_name = tc.constraint_name AND k.table_schema = tc.table_schema AND k.table_name = tc.table_name
+      WHERE tc.table_schema = $1 AND tc.constraint_type = 'PRIMARY KEY'`,
+    [store.cdmSchema],
+  );
+  const primaryKeys: PrimaryKeys = new Map();
+  const keyCount = new Map<string, number>();
+  for (const k of keyColumns) {
+    const table = k.table_name.toLowerCase();
+    keyCount.set(table, (keyCount.get(table) ?? 0) + 1);
+    primaryKeys.set(table, k.column_name.toLowerCase());
+  }
+  // Only a single-column key says that column alone is unique.
+  for (const [table, n] of keyCount) if (n > 1) primaryKeys.delete(table);
+
+  const plan = planChecks(spec, store.cdmSchema, present, primaryKeys);
   const { checks } = plan;
   const results = new Map<string, QualityCheckResult>();
   const result = (
