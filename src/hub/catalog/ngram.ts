@@ -2,8 +2,9 @@
  * Character n-grams for search over Korean and English text. Korean has no spaces
  * between a stem and its particles and compounds freely ("당뇨병", "당뇨병성"), so
  * word matching misses; overlapping character bigrams find "당뇨병" from "당뇨" and
- * behave the same on PGlite and PostgreSQL (pg_trgm is not in PGlite's default build,
- * and trigrams are too long for two-syllable Korean words).
+ * behave the same on PGlite and PostgreSQL. pg_trgm is no fit: PGlite ships it only as an
+ * opt-in contrib module loaded when the database is created, a managed PostgreSQL may not
+ * offer it, and a trigram is longer than most two-syllable Korean words.
  */
 
 /** NFKC (full-width and compatibility forms fold), lower case. */
