@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../src/hub/audit/service.ts';
 import type { DatasetInputRaw } from '../src/hub/catalog/schema.ts';
 import { catalogQuerySchema } from '../src/hub/catalog/schema.ts';
 import { seedSiteDataset } from '../src/hub/catalog/seed.ts';
@@ -210,6 +211,12 @@ describe.each(HUB_DIALECTS)('catalog on %s', (dialect) => {
       code: 'conflict',
     });
     expect((await getDataset(ctx, created.id)).version).toBe(2);
+    // Both saves are in the audit log, by the steward, and the refused one is not.
+    const entries = await listAudit(ctx, { targetType: 'dataset', targetId: created.id });
+    expect(entries.map((e) => [e.action, e.actorId, e.details])).toEqual([
+      ['catalog.create', 'steward-a', {}],
+      ['catalog.update', 'steward-a', { version: 2 }],
+    ]);
     // The search index follows the current version only.
     expect((await searchCatalog(ctx, query({ q: 'Revised' }))).hits.map((h) => h.id)).toEqual([created.id]);
     expect((await searchCatalog(ctx, query({ q: 'First draft' }))).total).toBe(0);
