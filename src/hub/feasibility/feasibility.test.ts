@@ -277,6 +277,28 @@ describe.each(HUB_DIALECTS)('feasibility service on %s', (dialect) => {
     expect(done.total?.display).toBe('0');
   });
 
+  it('never shows a count that could not have passed disclosure control at the site', async () => {
+    if (!h) return;
+    const view = await submitFeasibilityQuery(ctx(), researcher, { definition: definition(8) });
+    const tasks = await tasksOf(view.id);
+    await recordTaskResult(ctx(), 'site-a', tasks['site-a']!, {
+      outcome: 'done',
+      result: answer(view.id, 7),
+    });
+    await recordTaskResult(ctx(), 'site-b', tasks['site-b']!, {
+      outcome: 'done',
+      result: { ...answer(view.id, '<5'), disclosure: { minCellCount: 5, rounding: 10 } },
+    });
+    const done = await getFeasibilityQuery(ctx(), researcher, view.id);
+    expect(done.status).toBe('complete');
+    expect(done.sites.map((s) => [s.status, s.answer, s.error?.code])).toEqual([
+      ['failed', null, 'cell_too_small'],
+      ['failed', null, 'cell_too_small'],
+    ]);
+    expect(done.sites[0]!.error?.message).toContain('baseCount 7');
+    expect(done.sites[1]!.error?.message).toContain('minimum cell 5');
+  });
+
   it('refuses bad definitions and unknown or unapproved sites before sending anything', async () => {
     if (!h) return;
     const before = await ctx()

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { parseCohortExpression } from '../../cohort/expression.ts';
-import { releasedCountRange } from '../../privacy/disclosure.ts';
+import { DISCLOSURE_DEFAULTS, releasedCountRange } from '../../privacy/disclosure.ts';
 import { canonicalJson } from '../../protocol/canonical-json.ts';
 import { ItdaError, isItdaError } from '../../protocol/errors.ts';
 import {
@@ -203,6 +203,18 @@ function siteOutcome(query: FeasibilityQueryRow, row: FeasibilitySiteRow, now: D
           error: { code: 'bad_request', message: 'the site sent an answer that is not a feasibility answer' },
           answeredAt: row.task_completed_at,
         };
+      const undisclosed = undisclosedCount(parsed.data);
+      if (undisclosed)
+        return {
+          ...base,
+          status: 'failed',
+          answer: null,
+          error: {
+            code: 'cell_too_small',
+            message: `the site's answer did not pass disclosure control: ${undisclosed}`,
+          },
+          answeredAt: row.task_completed_at,
+        };
       return {
         ...base,
         status: 'answered',
@@ -225,6 +237,32 @@ function siteOutcome(query: FeasibilityQueryRow, row: FeasibilitySiteRow, now: D
     default:
       return unanswered();
   }
+}
+
+/**
+ * The hub does not show a count that could not have left a site under the platform's
+ * disclosure floor (a misconfigured or tampered site): names the first such count.
+ */
+export function undisclosedCount(answer: FeasibilitySiteAnswer): string | null {
+  const { minCellCount, rounding } = answer.disclosure;
+  if (minCellCount < DISCLOSURE_DEFAULTS.minCellCount || rounding < DISCLOSURE_DEFAULTS.rounding)
+    return `minimum cell ${minCellCount} and rounding ${rounding} are below the platform's ${DISCLOSURE_DEFAULTS.minCellCount} and ${DISCLOSURE_DEFAULTS.rounding}`;
+  const counts: [string, FeasibilityCount][] = [
+    ['baseCount', answer.baseCount],
+    ['finalCount', answer.finalCount],
+    ...answer.inclusionRules.flatMap((r): [string, FeasibilityCount][] => [
+      [`rule ${r.ruleSequence + 1} personCount`, r.personCount],
+      [`rule ${r.ruleSequence + 1} remainingCount`, r.remainingCount],
+    ]),
+  ];
+  for (const [name, count] of counts) {
+    const ok =
+      typeof count === 'string'
+        ? count === `<${minCellCount}`
+        : count === 0 || (count >= minCellCount && count % rounding === 0);
+    if (!ok) return `${name} ${JSON.stringify(count)}`;
+  }
+  return null;
 }
 
 /** The exact-count interval a site's released count stands for. */
