@@ -33,8 +33,39 @@ export interface DqdSpec {
   concepts: CsvRow[];
 }
 
+const SPEC_FILES = [
+  'OMOP_CDMv5.4_Check_Descriptions.csv',
+  'OMOP_CDMv5.4_Table_Level.csv',
+  'OMOP_CDMv5.4_Field_Level.csv',
+  'OMOP_CDMv5.4_Concept_Level.csv',
+] as const;
+
+/** Parsed definitions by folder, kept while the files' size and modification time stay the same. */
+const parsed = new Map<string, { stamp: string; spec: DqdSpec }>();
+
+/**
+ * The DQD definitions in `dir`, parsed once per process (a run re-reads only the files'
+ * size and modification time) — parsing them costs about as much as scanning a small store.
+ */
 export function loadDqdSpec(dir = process.env.ITDA_DQD_SPEC_DIR ?? DEFAULT_DQD_SPEC_DIR): DqdSpec {
-  const read = (name: string) => {
+  let stamp: string;
+  try {
+    stamp = SPEC_FILES.map((name) => {
+      const stat = fs.statSync(path.join(dir, name));
+      return `${stat.size}:${stat.mtimeMs}`;
+    }).join('|');
+  } catch {
+    stamp = '';
+  }
+  const known = parsed.get(dir);
+  if (stamp && known?.stamp === stamp) return known.spec;
+  const spec = parseDqdSpec(dir);
+  if (stamp) parsed.set(dir, { stamp, spec });
+  return spec;
+}
+
+function parseDqdSpec(dir: string): DqdSpec {
+  const read = (name: (typeof SPEC_FILES)[number]) => {
     const file = path.join(dir, name);
     try {
       return parseCsv(fs.readFileSync(file, 'utf8'));
