@@ -12,6 +12,7 @@ import { ItdaError } from '../../protocol/errors.ts';
 import { generateSigningKeyPair, verifyValue } from '../../protocol/signing.ts';
 import { listAudit, verifyAuditLog } from '../audit/service.ts';
 import { createUser } from '../auth/service.ts';
+import { createDataset } from '../catalog/service.ts';
 import { insertSite } from '../sites/store.ts';
 import {
   type AccessUser,
@@ -307,6 +308,61 @@ describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
     for (const member of drb['site-b'].slice(0, 3))
       await castVote(ctx, member, follow2.id, { ...approve, vote: 'reject' });
     expect((await getApplication(ctx, applicant, other.id)).state).toBe('rejected');
+  });
+
+  it('checks each site’s catalog datasets against the intended use (DUO) for its reviewers', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    const dataset = (siteId: string, allowedUses: { code: string; disease?: string }[]) =>
+      createDataset(
+        ctx,
+        { id: admin.id, roles: ['admin'], siteRoles: [] },
+        {
+          siteId,
+          title: { ko: `${siteId} 진료기록`, en: `${siteId} records` },
+          description: { ko: '설명', en: 'description' },
+          modalities: ['ehr'],
+          accessRights: 'RESTRICTED',
+          allowedUses,
+          contact: { name: 'steward', email: 'steward@test.example' },
+        },
+      );
+    const general = await dataset('site-a', [
+      { code: 'DUO:0000006' },
+      { code: 'DUO:0000021' },
+      { code: 'DUO:0000046' },
+    ]);
+    const diabetesOnly = await dataset('site-b', [{ code: 'DUO:0000007', disease: 'OMOP:201826' }]);
+    const app = await submitted({ datasetIds: [general.id, diabetesOnly.id] });
+    const [a, b] = app.reviews;
+    expect(a?.duo).toMatchObject({
+      status: 'compatible',
+      datasets: [{ datasetId: general.id, status: 'compatible' }],
+    });
+    expect(b?.duo.status).toBe('conflict');
+    expect(b?.duo.datasets[0]?.findings[0]?.message).toMatch(
+      /disease-specific research only; the application is HMB/,
+    );
+    // The reviewers of site-b see the check with the review.
+    expect((await getReview(ctx, drb['site-b'][0]!, b!.id)).duo.status).toBe('conflict');
+    const commercial = await submitted({
+      datasetIds: [general.id],
+      siteIds: ['site-a'],
+      intendedUse: { ...draft().intendedUse!, commercial: true, forProfitOrganisation: true },
+    });
+    expect(commercial.reviews[0]?.duo.status).toBe('conflict');
+  });
+
+  it('refuses a cohort the engine cannot run at submission, naming the part', async (t) => {
+    if (!hub) return t.skip();
+    await expect(
+      submitted({
+        cohort: {
+          ConceptSets: [],
+          PrimaryCriteria: { CriteriaList: [{ LocationRegion: { CodesetId: 1 } }] },
+        },
+      }),
+    ).rejects.toThrow(/cohort: .*LocationRegion/);
   });
 
   it('refuses incomplete submissions and bad DRB configurations with the field named', async (t) => {

@@ -5,7 +5,8 @@
  * change is written to the audit log in the same transaction as the change itself.
  */
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { parseCohortExpression } from '../../cohort/expression.ts';
 import {
   type ApplicationContent,
   type ApplicationDraft,
@@ -262,6 +263,12 @@ async function checkSubmittable(row: ApplicationRow, trx: Db): Promise<Applicati
     fail('irb.documentAttachmentId: not an IRB approval uploaded to this application');
   if (Object.keys(content.cohort).length === 0)
     fail('cohort: the cohort definition (Circe JSON) is required');
+  try {
+    parseCohortExpression(content.cohort);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    fail(`cohort: not a cohort definition this platform can run: ${message}`);
+  }
   if (content.review.mode === 'joint') {
     if (content.siteIds.length < 2) fail('review: joint review needs at least two sites');
     if (!content.review.leadSiteId || !content.siteIds.includes(content.review.leadSiteId))
@@ -282,19 +289,19 @@ interface CatalogUse {
   diseaseConceptIds: number[];
 }
 
-/** Allowed uses of the named datasets from the catalog; datasets it does not know are left out. */
-async function catalogUses(ctx: HubContext, datasetIds: readonly string[]): Promise<Map<string, CatalogUse>> {
+/** Allowed uses of the named datasets from the catalog (hub/catalog); datasets it does not know are left out. */
+async function catalogUses(db: Db, datasetIds: readonly string[]): Promise<Map<string, CatalogUse>> {
   const uses = new Map<string, CatalogUse>();
-  if (datasetIds.length === 0) return uses;
-  let rows: { id: string; site_id: string; body: unknown }[];
-  try {
-    const result = await sql<{ id: string; site_id: string; body: unknown }>`
-      select id, site_id, body from dataset where id in (${sql.join(datasetIds)})`.execute(ctx.db);
-    rows = result.rows;
-  } catch (error) {
-    ctx.log.warn({ err: (error as Error).message }, 'catalog not readable; DUO checks left to the reviewers');
-    return uses;
-  }
+  // Catalog ids are UUIDs; anything else cannot be in it (and must not reach a uuid column).
+  const ids = datasetIds.filter((id) =>
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id),
+  );
+  if (ids.length === 0) return uses;
+  const rows = await db
+    .selectFrom('dataset')
+    .select(['id', 'site_id', 'body'])
+    .where('id', 'in', ids)
+    .execute();
   for (const row of rows) {
     const body = (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as {
       allowedUses?: { code: string; disease?: string }[];
@@ -353,14 +360,8 @@ function duoBySite(content: ApplicationContent, uses: Map<string, CatalogUse>): 
   return bySite;
 }
 
-async function openReviews(
-  ctx: HubContext,
-  trx: Db,
-  content: ApplicationContent,
-  applicationId: string,
-  round: number,
-) {
-  const duo = duoBySite(content, await catalogUses(ctx, content.datasetIds));
+async function openReviews(trx: Db, content: ApplicationContent, applicationId: string, round: number) {
+  const duo = duoBySite(content, await catalogUses(trx, content.datasetIds));
   await insertReviews(
     trx,
     content.siteIds.map((siteId) => ({
@@ -392,7 +393,7 @@ async function openRound(
     const content = await checkSubmittable(current, trx);
     // Each round has its own reviews, so every member votes again after a resubmission.
     const round = current.round + 1;
-    await openReviews(ctx, trx, content, id, round);
+    await openReviews(trx, content, id, round);
     return changeState(ctx, trx, current, action, 'applicant', actorOf(user), {
       round,
       ...(action === 'submit' ? { submittedAt: new Date() } : {}),
