@@ -9,6 +9,7 @@ import { AdminUsersPage } from './pages/AdminUsersPage.tsx';
 import { ApiKeysPage } from './pages/ApiKeysPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
+import { FeasibilityPage } from './pages/FeasibilityPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
 import { SitePage } from './pages/SitePage.tsx';
 import { navigate, usePath } from './router.ts';
@@ -84,6 +85,18 @@ export function App() {
           >
             {t('catalog')}
           </Button>
+          <Button
+            component="a"
+            href="/feasibility"
+            variant={path === '/feasibility' ? 'light' : 'subtle'}
+            size="xs"
+            onClick={(e: React.MouseEvent) => {
+              e.preventDefault();
+              navigate('/feasibility');
+            }}
+          >
+            {t('feasibility')}
+          </Button>
           <Group gap="md">
             <AccountNav user={user} path={path} />
             <LanguageSwitch />
@@ -103,6 +116,8 @@ export function App() {
           <AdminUsersPage />
         ) : path === '/admin/organisations' ? (
           <AdminOrganisationsPage />
+        ) : path === '/feasibility' ? (
+          <FeasibilityPage />
         ) : path.startsWith('/catalog') ? (
           <CatalogPage path={path} />
         ) : path.startsWith('/sites/') ? (

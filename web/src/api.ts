@@ -3,6 +3,13 @@
  * user sees.
  */
 import type { CatalogPage, Dataset, DatasetInputRaw, DatasetVersion } from '../../src/hub/catalog/schema.ts';
+import {
+  FEASIBILITY_PATHS,
+  type FeasibilityQueryList,
+  type FeasibilityQueryView,
+  type FeasibilityRequest,
+  feasibilityQueryPath,
+} from '../../src/protocol/feasibility.ts';
 import type { ProfileReport, QualityReport } from '../../src/protocol/reports.ts';
 import type { Health } from '../../src/protocol/wire.ts';
 
@@ -82,7 +89,38 @@ export const api = {
   login: (email: string, password: string) =>
     request<{ user: User }>('POST', '/api/auth/login', { email, password }),
   logout: () => request<void>('POST', '/api/auth/logout'),
+  submitFeasibility: (query: FeasibilityRequest) =>
+    request<FeasibilityQueryView>('POST', FEASIBILITY_PATHS.queries, query),
+  feasibilityQuery: (id: string, waitSeconds: number) =>
+    request<FeasibilityQueryView>('GET', `${feasibilityQueryPath(id)}?wait=${waitSeconds}`),
+  feasibilityHistory: () => request<FeasibilityQueryList>('GET', FEASIBILITY_PATHS.queries),
+  searchConcepts,
 };
+
+/** A concept found in the hub's vocabulary copy (the fields of `GET /api/concepts` the builder shows). */
+export interface ConceptHit {
+  conceptId: number;
+  name: string;
+  vocabularyId: string;
+  code: string;
+}
+
+/**
+ * Standard-concept search for the cohort builder (`GET /api/concepts`); null when the hub
+ * has no concept search, so the builder falls back to concept ids typed in.
+ */
+async function searchConcepts(q: string, domain: string): Promise<ConceptHit[] | null> {
+  try {
+    const reply = await request<{ concepts: ConceptHit[] }>(
+      'GET',
+      `/api/concepts?${new URLSearchParams({ q, domain, standard: 'true', limit: '10' })}`,
+    );
+    return reply.concepts;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
 
 /** The catalog (`/api/catalog`): search, a dataset with its history, a steward's create and edit. */
 export const catalogApi = {
