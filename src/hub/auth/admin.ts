@@ -3,20 +3,17 @@
  * roles, and deactivation (which ends the user's sessions and stops their API keys).
  * Every change is appended to the audit log in the same transaction as the change.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Organisation, OrganisationKind, Role, SiteRole } from '../../protocol/auth.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import type { HubDatabase } from '../db/schema.ts';
-import { hashPassword, type PublicUser, publicUser, publicUsers } from './service.ts';
+import { hashPassword, insertNewUser, type PublicUser, publicUser, publicUsers } from './service.ts';
 import {
   deleteSessionsOf,
   findOrganisation,
-  findUserByEmail,
   insertOrganisation,
-  insertUser,
   listOrganisations,
   listUsers,
   type OrganisationRow,
@@ -87,16 +84,7 @@ export async function adminCreateUser(
   await requireSites(ctx.db, input.siteRoles ?? []);
   const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
   return ctx.db.transaction().execute(async (trx) => {
-    if (await findUserByEmail(trx, input.email))
-      throw new ItdaError('conflict', `user ${input.email} exists`);
-    const row = await insertUser(trx, {
-      id: randomUUID(),
-      email: input.email,
-      name: input.name,
-      passwordHash,
-      roles: input.roles,
-      organisationId: input.organisationId ?? null,
-    });
+    const row = await insertNewUser(trx, { ...input, passwordHash });
     if (input.siteRoles?.length) await replaceSiteRoles(trx, row.id, input.siteRoles);
     await audit(
       ctx,

@@ -91,28 +91,35 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2);
 }
 
-export async function createUser(
-  ctx: HubContext,
-  input: {
-    email: string;
-    name: string;
-    password: string | null;
-    roles: Role[];
-    organisationId?: string | null;
-  },
-): Promise<PublicUser> {
-  const passwordHash = input.password === null ? null : await hashPassword(input.password);
-  if (await findUserByEmail(ctx.db, input.email))
-    throw new ItdaError('conflict', `user ${input.email} exists`);
-  const row = await insertUser(ctx.db, {
+export interface NewUser {
+  email: string;
+  name: string;
+  roles: Role[];
+  organisationId?: string | null;
+}
+
+/** Inserts an account whose password is already hashed (null: OpenID Connect only). */
+export async function insertNewUser(
+  db: Kysely<HubDatabase>,
+  input: NewUser & { passwordHash: string | null },
+): Promise<UserRow> {
+  if (await findUserByEmail(db, input.email)) throw new ItdaError('conflict', `user ${input.email} exists`);
+  return insertUser(db, {
     id: randomUUID(),
     email: input.email,
     name: input.name,
-    passwordHash,
+    passwordHash: input.passwordHash,
     roles: input.roles,
     organisationId: input.organisationId ?? null,
   });
-  return publicUser(ctx.db, row);
+}
+
+export async function createUser(
+  ctx: HubContext,
+  input: NewUser & { password: string | null },
+): Promise<PublicUser> {
+  const passwordHash = input.password === null ? null : await hashPassword(input.password);
+  return publicUser(ctx.db, await insertNewUser(ctx.db, { ...input, passwordHash }));
 }
 
 export interface NewSession {
