@@ -66,7 +66,10 @@ export const SYSTEM_TO_VOCABULARY: Readonly<Record<string, string>> = {
 /** The OMOP vocabulary of a FHIR system URI (trailing slash tolerated), or undefined. */
 export function vocabularyOf(system: string | undefined): string | undefined {
   if (!system) return undefined;
-  return SYSTEM_TO_VOCABULARY[system] ?? SYSTEM_TO_VOCABULARY[system.replace(/\/$/, '')];
+  const vocabulary = SYSTEM_TO_VOCABULARY[system];
+  // Called for every coding of every resource: no regular expression on the common path.
+  if (vocabulary !== undefined || !system.endsWith('/')) return vocabulary;
+  return SYSTEM_TO_VOCABULARY[system.slice(0, -1)];
 }
 
 /** A code resolved against the vocabulary. */
