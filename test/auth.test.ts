@@ -179,6 +179,22 @@ describe.each(HUB_DIALECTS)('accounts and API security on %s', (dialect) => {
     expect(JSON.stringify(listed.body)).not.toContain('secret');
   });
 
+  it('ends the session on sign-out and records it', async (t) => {
+    if (!hub) return t.skip();
+    const session = await signIn(url, 'drb2-a@itda.demo');
+    const { body } = await session.json<Me>('GET', '/api/auth/me');
+    const out = await session.call('POST', '/api/auth/logout');
+    expect(out.status).toBe(204);
+    expect(out.headers.getSetCookie().join(';')).toMatch(/itda_session=;.*itda_csrf=;/);
+    expect((await session.call('GET', '/api/auth/me')).status).toBe(401);
+    const entries = await hub.ctx.db
+      .selectFrom('audit_entry')
+      .select('actor_id')
+      .where('action', '=', 'auth.logout')
+      .execute();
+    expect(entries.map((e) => e.actor_id)).toContain(body.user.id);
+  });
+
   it('keeps a researcher out of admin routes', async (t) => {
     if (!hub) return t.skip();
     expect((await researcher.call('GET', '/api/audit')).status).toBe(403);

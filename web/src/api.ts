@@ -89,6 +89,7 @@ export const api = {
   login: (email: string, password: string) =>
     request<{ user: User }>('POST', '/api/auth/login', { email, password }),
   logout: () => request<void>('POST', '/api/auth/logout'),
+  oidcStatus: () => request<{ enabled: boolean }>('GET', '/api/auth/oidc'),
   submitFeasibility: (query: FeasibilityRequest) =>
     request<FeasibilityQueryView>('POST', FEASIBILITY_PATHS.queries, query),
   feasibilityQuery: (id: string, waitSeconds: number) =>

@@ -192,5 +192,6 @@ export async function userForSession(
 }
 
 export async function logout(ctx: HubContext, token: string | undefined): Promise<void> {
-  if (token) await deleteSession(ctx.db, sha256Hex(token));
+  const userId = token ? await deleteSession(ctx.db, sha256Hex(token)) : undefined;
+  if (userId) await audit(ctx, { actorType: 'user', actorId: userId, action: 'auth.logout' });
 }

@@ -192,8 +192,14 @@ export function findSessionUser(
     .executeTakeFirst();
 }
 
-export async function deleteSession(db: Kysely<HubDatabase>, tokenHash: string): Promise<void> {
-  await db.deleteFrom('session').where('token_hash', '=', tokenHash).execute();
+/** Ends a session; returns whose it was (undefined when there was none). */
+export async function deleteSession(db: Kysely<HubDatabase>, tokenHash: string): Promise<string | undefined> {
+  const row = await db
+    .deleteFrom('session')
+    .where('token_hash', '=', tokenHash)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row?.user_id;
 }
 
 export async function deleteSessionsOf(db: Kysely<HubDatabase>, userId: string): Promise<number> {

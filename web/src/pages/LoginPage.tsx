@@ -10,7 +10,7 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { LanguageSwitch } from '../App.tsx';
 import { api } from '../api.ts';
@@ -22,6 +22,8 @@ export function LoginPage() {
   const queryClient = useQueryClient();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  // Shown only when the hub has an OpenID Connect issuer configured.
+  const oidc = useQuery({ queryKey: ['oidc'], queryFn: api.oidcStatus });
   const login = useMutation({
     mutationFn: () => api.login(email, password),
     onSuccess: ({ user }) => {
@@ -68,6 +70,11 @@ export function LoginPage() {
             <Button type="submit" loading={login.isPending}>
               {t('signIn')}
             </Button>
+            {oidc.data?.enabled && (
+              <Button component="a" href="/api/auth/oidc/login" variant="default">
+                {t('signInOidc')}
+              </Button>
+            )}
             <Text size="xs" c="dimmed">
               {t('demoAccountsHint')}
             </Text>
