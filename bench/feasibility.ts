@@ -9,21 +9,35 @@
  * (bench/feasibility-data.ts) — the FHIR round trip would take most of an hour at
  * 100,000 on two cores and does not change what the cohort SQL reads.
  *
- *   npx tsx bench/feasibility.ts [--patients 100000] [--rounds 5] [--dialects duckdb,postgres]
+ * Then the hub's fan-out overhead: a hub and S in-process site nodes (demo network, small
+ * DuckDB stores), the same cohort submitted over HTTP; time from submit to settled,
+ * against the slowest site's own run time for that query (its reported `elapsedMs`).
+ *
+ *   npx tsx bench/feasibility.ts [--patients 100000] [--rounds 5] [--dialects duckdb,postgres] [--profile]
+ *                                [--fanout-sites 10 (0 skips)] [--fanout-patients 200]
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startDemoNetwork } from '../src/cli/demo.ts';
 import { cohortResultTablesDdl, compileCohort } from '../src/cohort/compile.ts';
 import { type CohortGenerationSummary, generateCohort } from '../src/cohort/generate.ts';
+import {
+  FEASIBILITY_PATHS,
+  type FeasibilityQueryView,
+  feasibilityQueryPath,
+} from '../src/protocol/feasibility.ts';
+import { loadVocabulary } from '../src/site/ingest/omop-csv.ts';
 import type { SiteStore } from '../src/site/store/store.ts';
 import { createTempDatabase, postgresReachable } from '../test/support/postgres.ts';
+import { signIn } from '../test/support/session.ts';
 import {
   afNoAnticoagulantCohort,
   handWrittenCohortSql,
   handWrittenCohortWithAttritionSql,
   loadSyntheticOmop,
 } from './feasibility-data.ts';
-import { benchDir, seconds, vocabularyStore } from './support.ts';
+import { benchDir, EUNOMIA, seconds, vocabularyStore } from './support.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -31,6 +45,8 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '5' },
     dialects: { type: 'string', default: 'duckdb,postgres' },
     profile: { type: 'boolean', default: false },
+    'fanout-sites': { type: 'string', default: '10' },
+    'fanout-patients': { type: 'string', default: '200' },
   },
 });
 const patients = Number(flags.patients);
@@ -178,6 +194,58 @@ async function benchDialect(dialect: 'duckdb' | 'postgres') {
   }
 }
 
+/** Submit → settled over HTTP on a hub with `siteCount` site nodes, against the slowest site's own time. */
+async function fanOut(siteCount: number, sitePatients: number) {
+  const dir = benchDir('feasibility-fanout');
+  const network = await startDemoNetwork({
+    dir,
+    port: 0,
+    sites: siteCount,
+    patients: 0,
+    buildWeb: false,
+    logLevel: 'silent',
+    pollWaitSeconds: 30,
+  });
+  try {
+    let index = 0;
+    for (const site of network.sites.values()) {
+      await loadVocabulary(site.store, EUNOMIA, { quarantineDir: path.join(dir, 'quarantine') });
+      await loadSyntheticOmop(site.store, { patients: sitePatients, seed: `fanout-${index++}` });
+    }
+    const researcher = await signIn(network.url, 'researcher@itda.demo');
+    const query = async () => {
+      const started = performance.now();
+      const submitted = await researcher.json<FeasibilityQueryView>('POST', FEASIBILITY_PATHS.queries, {
+        name: 'bench/feasibility fan-out',
+        definition: afNoAnticoagulantCohort(),
+      });
+      if (submitted.status !== 202)
+        throw new Error(`submit: ${submitted.status} ${JSON.stringify(submitted.body)}`);
+      let view = submitted.body;
+      while (view.status === 'running')
+        view = (
+          await researcher.json<FeasibilityQueryView>('GET', `${feasibilityQueryPath(view.id)}?wait=60`)
+        ).body;
+      const endToEnd = seconds(started);
+      const answered = view.sites.filter((s) => s.status === 'answered' && s.answer);
+      if (answered.length !== siteCount)
+        throw new Error(`fan-out: ${answered.length} of ${siteCount} sites answered (${view.status})`);
+      const slowestSite = Math.max(...answered.map((s) => s.answer!.elapsedMs)) / 1000;
+      return { endToEnd, slowestSite };
+    };
+    await query(); // warm-up: first compile, first task on every connection
+    const runs = [];
+    for (let round = 0; round < rounds; round++) runs.push(await query());
+    return {
+      endToEnd: median(runs.map((r) => r.endToEnd)),
+      slowestSite: median(runs.map((r) => r.slowestSite)),
+    };
+  } finally {
+    await network.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const out = (line: string) => process.stdout.write(`${line}\n`);
 out(`bench/feasibility: N=${patients.toLocaleString('en')} synthetic patients, median of ${rounds} rounds`);
 for (const dialect of dialects as ('duckdb' | 'postgres')[]) {
@@ -201,4 +269,15 @@ for (const dialect of dialects as ('duckdb' | 'postgres')[]) {
     out(`${dialect}: ${r.profile.statements} compiled statements; slowest:`);
     for (const s of r.profile.slowest) out(`  ${s.ms.toFixed(0).padStart(5)} ms  ${s.sql}`);
   }
+}
+
+const fanOutSites = Number(flags['fanout-sites']);
+if (fanOutSites > 0) {
+  const sitePatients = Number(flags['fanout-patients']);
+  const r = await fanOut(fanOutSites, sitePatients);
+  out(
+    `fan-out: hub + ${fanOutSites} in-process sites (${sitePatients} persons each): submit → settled ${(r.endToEnd * 1000).toFixed(0)} ms, ` +
+      `slowest site's own run ${(r.slowestSite * 1000).toFixed(0)} ms; hub overhead ${((r.endToEnd - r.slowestSite) * 1000).toFixed(0)} ms ` +
+      `(${(r.endToEnd / r.slowestSite).toFixed(2)}× the slowest site)`,
+  );
 }
