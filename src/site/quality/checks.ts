@@ -100,19 +100,18 @@ export function boundSql(bound: string, isDate: boolean): string | undefined {
   return undefined;
 }
 
-/** Sums `n` over rows matching `select` (denominator) and also `violates` (violated). */
-function countRows<T extends Row>(
+/** Sums `n` over the rows `select` picks (denominator) and over those that also `violate`. */
+function countRows(
   rows: readonly Row[],
-  select: (row: T) => boolean,
-  violates: (row: T) => boolean,
-  n: (row: T) => number = (row) => Number(row.n),
+  select: (row: Row) => boolean,
+  violates: (row: Row) => boolean,
 ): CheckCounts {
   let violated = 0;
   let denominator = 0;
-  for (const row of rows as readonly T[]) {
+  for (const row of rows) {
     if (!select(row)) continue;
-    denominator += n(row);
-    if (violates(row)) violated += n(row);
+    denominator += Number(row.n);
+    if (violates(row)) violated += Number(row.n);
   }
   return { violated, denominator };
 }
@@ -255,32 +254,47 @@ export function planChecks(
   }
 
   /**
-   * The histogram of every concept column of a table (one grouped pass: a row per column and
-   * value with its row count), each value joined once to CONCEPT; the concept checks sum it.
+   * One grouped pass over a table gives a row per value of each concept column and each
+   * source-value column, with its row count (and, for a source value, whether any of its
+   * rows has no standard concept); concept values are joined once to CONCEPT. The concept
+   * checks sum row counts, the source-value checks count distinct values.
    */
-  const conceptColumns = new Map<string, string[]>();
-  const conceptColumn = (table: string, field: string) => {
-    const key = `concepts:${table}`;
-    let fields = conceptColumns.get(key);
-    if (!fields) {
-      fields = [];
-      conceptColumns.set(key, fields);
+  type Binned = { column: string; standard: string | null };
+  const binned = new Map<string, Binned[]>();
+  const bin = (table: string, column: string, standard: string | null) => {
+    const key = `bins:${table}`;
+    let columns = binned.get(key);
+    if (!columns) {
+      columns = [];
+      binned.set(key, columns);
       aggregate(key, table, '');
     }
-    if (!fields.includes(field)) fields.push(field);
-    const k = fields.indexOf(field);
-    return { query: key, sum: (where: string) => `COALESCE(sum(h.n) FILTER (WHERE h.k = ${k}${where}), 0)` };
+    let k = columns.findIndex((c) => c.column === column);
+    if (k < 0) k = columns.push({ column, standard }) - 1;
+    return { query: key, k };
   };
-  const histogram = (table: string, columns: readonly string[]) => {
-    const quoted = columns.map(quoteIdent);
+  // (A CDM table has at most a dozen such columns, well inside GROUPING's 31 arguments.)
+  const histogram = (table: string, columns: readonly Binned[]) => {
+    const quoted = columns.map((c) => quoteIdent(c.column));
     const all = (1 << columns.length) - 1;
     // GROUPING(...) sets the bit of every column not grouped; map it back to the column.
     const which = columns.map((_, i) => `WHEN ${all - (1 << (columns.length - 1 - i))} THEN ${i}`).join(' ');
-    const value = columns.map((_, i) => `WHEN ${i} THEN ${quoted[i]}`).join(' ');
+    const pick = (source: boolean) =>
+      columns
+        .map((c, i) => ((c.standard !== null) === source ? `WHEN ${i} THEN ${quoted[i]}` : ''))
+        .join(' ')
+        .trim();
+    const concepts = pick(false);
+    const sources = pick(true);
+    const unmapped = columns.flatMap((c, i) =>
+      c.standard === null ? [] : [`bool_or(${quoteIdent(c.standard)} = 0) AS z${i}`],
+    );
     return (
-      `(SELECT k, CASE k ${value} END AS id, n FROM (SELECT CASE GROUPING(${quoted.join(', ')}) ${which} END AS k, ` +
-      `${quoted.join(', ')}, count(*) AS n FROM ${tableSql(table)} GROUP BY GROUPING SETS (${quoted.map((q) => `(${q})`).join(', ')})) g) h ` +
-      `LEFT JOIN ${s}.concept c ON c.concept_id = h.id`
+      `(SELECT ${concepts ? `CASE k ${concepts} END` : 'CAST(NULL AS INTEGER)'} AS id, ` +
+      `${sources ? `CASE k ${sources} END` : 'CAST(NULL AS VARCHAR)'} AS sv, g.* FROM ` +
+      `(SELECT CASE GROUPING(${quoted.join(', ')}) ${which} END AS k, ${[...quoted, 'count(*) AS n', ...unmapped].join(', ')} ` +
+      `FROM ${tableSql(table)} GROUP BY GROUPING SETS (${quoted.map((q) => `(${q})`).join(', ')})) g) h` +
+      (concepts ? ` LEFT JOIN ${s}.concept c ON c.concept_id = h.id` : '')
     );
   };
 
@@ -380,7 +394,8 @@ export function planChecks(
       const fkTable = f.fkTableName.toLowerCase();
       const fkField = (f.fkFieldName ?? '').toLowerCase();
       if (fkTable === 'concept' && present.get('concept')?.has('concept_id')) {
-        const bins = conceptColumn(table, field);
+        const { query: bins, k } = bin(table, field, null);
+        const sum = (where: string) => `COALESCE(sum(h.n) FILTER (WHERE h.k = ${k}${where}), 0)`;
         const withConcept = `${own} LEFT JOIN ${s}.concept c ON c.concept_id = ${x}`;
         /** `violated` is a condition on a row's concept `c`; on the histogram it holds for a value's rows. */
         const conceptCheck = (name: string, thresholdColumn: string, condition: string) =>
@@ -391,9 +406,9 @@ export function planChecks(
             num(f[thresholdColumn]),
             {
               kind: 'aggregate',
-              query: bins.query,
-              violated: bins.sum(` AND ${condition.replaceAll(x, 'h.id')}`),
-              denominator: bins.sum(''),
+              query: bins,
+              violated: sum(` AND ${condition.replaceAll(x, 'h.id')}`),
+              denominator: sum(''),
             },
             alone(withConcept, `count(*) FILTER (WHERE ${condition})`, rows),
           );
@@ -458,24 +473,18 @@ export function planChecks(
     if (yes(f.sourceValueCompleteness) && f.standardConceptFieldName) {
       const standard = `x.${quoteIdent(f.standardConceptFieldName.toLowerCase())}`;
       if (columns.has(f.standardConceptFieldName.toLowerCase())) {
-        // Distinct values by grouping, apart from the table's plain scan (a distinct count
-        // there would slow every other aggregate of it).
-        const alias = `src_${field}`;
-        const key = aggregate(`sources:${table}`, table, '');
-        join(
-          key,
-          alias,
-          `(SELECT count(v) FILTER (WHERE unmapped) AS v, count(v) AS d FROM (SELECT ${x} AS v, bool_or(${standard} = 0) AS unmapped FROM ${own} GROUP BY ${x}) g) ${alias}`,
-        );
+        // Distinct values from the table's histogram (a distinct count in the plain scan
+        // would slow every other aggregate of it).
+        const { query, k } = bin(table, field, f.standardConceptFieldName.toLowerCase());
         scanCheck(
           'sourceValueCompleteness',
           'sourceValueCompletenessThreshold',
           `count(DISTINCT ${x}) FILTER (WHERE ${standard} = 0)`,
           `count(DISTINCT ${x})`,
           own,
-          `max(${alias}.v)`,
-          `max(${alias}.d)`,
-          key,
+          `count(*) FILTER (WHERE h.k = ${k} AND h.sv IS NOT NULL AND h.z${k})`,
+          `count(*) FILTER (WHERE h.k = ${k} AND h.sv IS NOT NULL)`,
+          query,
         );
       }
     }
@@ -589,11 +598,17 @@ export function planChecks(
   }
 
   // Concept-level checks: one grouped query per table, field and kind, split per concept after.
-  const conceptsOf = (key: string, table: string, build: (concepts: number[]) => string) => {
+  /** A grouped query over the concepts its checks list; `build` gets them as an SQL list. */
+  const conceptsOf = (key: string, table: string, build: (concepts: string) => string) => {
     let entry = grouped.get(key) as { table: string; build: () => string; concepts?: number[] } | undefined;
     if (!entry) {
       const concepts: number[] = [];
-      entry = { table, build: () => build([...new Set(concepts)]), concepts };
+      // `IN (NULL)` matches nothing: without one usable concept id the SQL stays valid.
+      entry = {
+        table,
+        build: () => build(concepts.length ? [...new Set(concepts)].join(', ') : 'NULL'),
+        concepts,
+      };
       grouped.set(key, entry);
     }
     return entry.concepts!;
@@ -625,7 +640,7 @@ export function planChecks(
         (concepts) =>
           `SELECT ${x} AS concept_id, count(*) AS n, count(*) FILTER (WHERE p.gender_concept_id <> ${MALE}) AS not_male, ` +
           `count(*) FILTER (WHERE p.gender_concept_id <> ${FEMALE}) AS not_female ` +
-          `FROM ${own} JOIN ${s}.person p ON p.person_id = x.person_id WHERE ${x} IN (${concepts.join(', ')}) GROUP BY ${x}`,
+          `FROM ${own} JOIN ${s}.person p ON p.person_id = x.person_id WHERE ${x} IN (${concepts}) GROUP BY ${x}`,
       );
       if (Number.isFinite(conceptId)) listed.push(conceptId);
       const male = c.plausibleGender === 'Male';
@@ -691,7 +706,7 @@ export function planChecks(
         table,
         (concepts) =>
           `SELECT ${x} AS concept_id, x.unit_concept_id AS unit_concept_id, count(*) AS n FROM ${own} ` +
-          `WHERE x.value_as_number IS NOT NULL AND ${x} IN (${concepts.join(', ')}) GROUP BY ${x}, x.unit_concept_id`,
+          `WHERE x.value_as_number IS NOT NULL AND ${x} IN (${concepts}) GROUP BY ${x}, x.unit_concept_id`,
       );
       if (Number.isFinite(conceptId)) listed.push(conceptId);
       add(
@@ -719,13 +734,12 @@ export function planChecks(
     }
   }
 
-  for (const [key, columns] of conceptColumns) {
+  for (const [key, columns] of binned) {
     aggregates.get(key)!.from = histogram(aggregates.get(key)!.table, columns);
   }
   for (const [key, query] of aggregates) {
     const extra = [...(joins.get(key)?.values() ?? [])];
-    if (key.startsWith('sources:')) query.from = extra.join(' CROSS JOIN ');
-    else if (extra.length) query.from = `${query.from} ${extra.join(' ')}`;
+    if (extra.length) query.from = `${query.from} ${extra.join(' ')}`;
   }
   return {
     checks,
