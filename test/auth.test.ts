@@ -5,7 +5,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SITE_ACCOUNTS } from '../src/hub/auth/demo-accounts.ts';
-import { hasRole, isDrbMemberOf, isStewardOf, type PublicUser } from '../src/hub/auth/service.ts';
+import { LOGIN_LIMITS } from '../src/hub/auth/rate-limit.ts';
+import { hasRole, isDrbMemberOf, isStewardOf, login, type PublicUser } from '../src/hub/auth/service.ts';
+import type { ItdaError } from '../src/protocol/errors.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub } from './support/hub.ts';
 import { signIn, type TestSession } from './support/session.ts';
 
@@ -202,6 +204,24 @@ describe.each(HUB_DIALECTS)('accounts and API security on %s', (dialect) => {
     expect((await researcher.call('POST', '/api/sites/site-1/approve')).status).toBe(403);
     expect((await admin.call('GET', '/api/audit')).status).toBe(200);
   });
+
+  it('limits one account across addresses and one address across accounts', async (t) => {
+    if (!hub) return t.skip();
+    const attempt = (email: string, ip: string) =>
+      login(hub!.ctx, email, 'wrong-password', { ip }).then(
+        () => 'ok',
+        (error: ItdaError) => error.code,
+      );
+    // 20 failures for one account, four per address: the account limit, not the pair limit.
+    for (let i = 0; i < LOGIN_LIMITS.account; i++)
+      expect(await attempt('drb1-e@itda.demo', `10.0.${Math.floor(i / 4)}.1`)).toBe('unauthenticated');
+    expect(await attempt('drb1-e@itda.demo', '10.9.9.9')).toBe('rate_limited');
+    // 50 failures from one address over many accounts, at most four each.
+    for (let i = 0; i < LOGIN_LIMITS.ip; i++)
+      expect(await attempt(`nobody${Math.floor(i / 4)}@itda.demo`, '10.1.1.1')).toBe('unauthenticated');
+    expect(await attempt('someone-else@itda.demo', '10.1.1.1')).toBe('rate_limited');
+    expect(await attempt('someone-else@itda.demo', '10.1.1.2')).toBe('unauthenticated');
+  }, 120_000);
 
   it('answers 429 with Retry-After after five failures for one account from one address', async (t) => {
     if (!hub) return t.skip();
