@@ -479,6 +479,8 @@ describe.each(HUB_DIALECTS)('concept search on %s', (dialect) => {
     );
     const kcd7 = await loadHubVocabulary(hub.ctx.db, KCD7_VOCABULARY_DIR);
     expect(kcd7.concepts).toBeGreaterThan(5);
+    // Every KCD-7 code maps to a standard concept; their Korean names become its synonyms.
+    expect(kcd7.mappedNames).toBe(kcd7.concepts - 1);
   });
   afterAll(async () => {
     await hub?.dispose();
@@ -495,7 +497,9 @@ describe.each(HUB_DIALECTS)('concept search on %s', (dialect) => {
     // Loading again upserts: nothing doubles.
     expect(await loadHubVocabulary(hub.ctx.db, dir)).toMatchObject({ concepts: 5, synonyms: 3 });
     const [row] = (
-      await sql<{ n: number }>`select count(*)::int as n from concept_synonym`.execute(hub.ctx.db)
+      await sql<{
+        n: number;
+      }>`select count(*)::int as n from concept_synonym where language_concept_id <> 0`.execute(hub.ctx.db)
     ).rows;
     expect(row!.n).toBe(3);
     await expect(loadHubVocabulary(hub.ctx.db, path.join(dir, 'missing'))).rejects.toMatchObject({
@@ -526,6 +530,18 @@ describe.each(HUB_DIALECTS)('concept search on %s', (dialect) => {
     expect(vocabularies).toEqual(new Set(['SNOMED', 'KCD7']));
     expect(korean.map((c) => c.conceptId)).toContain(201826);
     expect(korean.find((c) => c.vocabularyId === 'KCD7')!.name).toMatch(/당뇨병/);
+  });
+
+  it('finds standard concepts in Korean through the KCD-7 names that map to them', async (t) => {
+    if (!hub) return t.skip();
+    const standard = await findConcepts(hub.ctx.db, { q: '2형 당뇨', standard: true, limit: 10 });
+    expect(standard.map((c) => c.conceptId)).toEqual([201826]);
+    expect(standard[0]!.synonyms.map((s) => s.name)).toContain('합병증을 동반하지 않은 2형 당뇨병');
+    // Reloading the standard concept keeps the mapped names (its grams are rebuilt from them).
+    await loadHubVocabulary(hub.ctx.db, dir);
+    expect(
+      (await findConcepts(hub.ctx.db, { q: '2형 당뇨', standard: true, limit: 10 })).map((c) => c.conceptId),
+    ).toEqual([201826]);
   });
 
   it('filters by domain, vocabulary and standard', async (t) => {

@@ -12,6 +12,7 @@ import { indexGrams, normalizeText, queryGrams, requiredGramHits } from '../cata
 import type { HubDatabase } from '../db/schema.ts';
 import {
   type ConceptRow,
+  conceptsWithHangulNames,
   countConcepts,
   insertGrams,
   insertSynonyms,
@@ -20,7 +21,7 @@ import {
   upsertConcepts,
 } from './store.ts';
 
-const FILE_PATTERN = /^(concept|concept_synonym)\.(csv|tsv|txt)(\.gz)?$/i;
+const FILE_PATTERN = /^(concept|concept_synonym|concept_relationship)\.(csv|tsv|txt)(\.gz)?$/i;
 const BATCH = 5000;
 /** Rejected rows named in the result; the rest are only counted. */
 const REPORTED_REJECTIONS = 20;
@@ -29,24 +30,35 @@ export interface VocabularyLoadResult {
   dir: string;
   concepts: number;
   synonyms: number;
+  /** Korean names of concepts that map to a standard concept, kept as its synonyms. */
+  mappedNames: number;
   rejected: number;
   /** "file:line: field: reason" for the first rejected rows. */
   rejections: string[];
 }
 
-function vocabularyFiles(dir: string): { concept?: string; synonym?: string } {
+interface VocabularyFiles {
+  concept?: string;
+  synonym?: string;
+  relationship?: string;
+}
+
+function vocabularyFiles(dir: string): VocabularyFiles {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
     throw new ItdaError('not_found', `cannot read the vocabulary folder ${dir}`);
   }
-  const found: { concept?: string; synonym?: string } = {};
+  const found: VocabularyFiles = {};
+  const keys = {
+    concept: 'concept',
+    concept_synonym: 'synonym',
+    concept_relationship: 'relationship',
+  } as const;
   for (const name of names) {
     const m = FILE_PATTERN.exec(name);
-    if (!m) continue;
-    if (m[1]!.toLowerCase() === 'concept') found.concept = path.join(dir, name);
-    else found.synonym = path.join(dir, name);
+    if (m) found[keys[m[1]!.toLowerCase() as keyof typeof keys]] = path.join(dir, name);
   }
   if (!found.concept && !found.synonym)
     throw new ItdaError(
@@ -106,6 +118,7 @@ const CONCEPT_COLUMNS = [
   'concept_code',
 ] as const;
 const SYNONYM_COLUMNS = ['concept_id', 'concept_synonym_name', 'language_concept_id'] as const;
+const RELATIONSHIP_COLUMNS = ['concept_id_1', 'concept_id_2', 'relationship_id'] as const;
 
 /** Grams of a concept's synonyms already in the hub, so a reloaded concept keeps them. */
 async function synonymGrams(db: Kysely<HubDatabase>, ids: number[]) {
@@ -126,7 +139,14 @@ export async function loadHubVocabulary(
   options: { onProgress?: (rows: number) => void } = {},
 ): Promise<VocabularyLoadResult> {
   const files = vocabularyFiles(dir);
-  const result: VocabularyLoadResult = { dir, concepts: 0, synonyms: 0, rejected: 0, rejections: [] };
+  const result: VocabularyLoadResult = {
+    dir,
+    concepts: 0,
+    synonyms: 0,
+    mappedNames: 0,
+    rejected: 0,
+    rejections: [],
+  };
   const rejecter = (file: string) => (line: number, message: string) => {
     result.rejected++;
     if (result.rejections.length < REPORTED_REJECTIONS) result.rejections.push(`${file}:${line}: ${message}`);
@@ -181,15 +201,9 @@ export async function loadHubVocabulary(
   if (files.synonym) {
     const file = files.synonym;
     await db.transaction().execute(async (trx) => {
-      let batch: { concept_id: number; concept_synonym_name: string; language_concept_id: number }[] = [];
+      let batch: SynonymRow[] = [];
       const flush = async () => {
-        await insertSynonyms(trx, batch);
-        await insertGrams(
-          trx,
-          batch.flatMap((s) =>
-            [...indexGrams(s.concept_synonym_name)].map((gram) => ({ concept_id: s.concept_id, gram })),
-          ),
-        );
+        await insertSynonymsWithGrams(trx, batch);
         result.synonyms += batch.length;
         options.onProgress?.(result.concepts + result.synonyms);
         batch = [];
@@ -211,7 +225,55 @@ export async function loadHubVocabulary(
       if (batch.length > 0) await flush();
     });
   }
+  if (files.relationship) result.mappedNames = await keepMappedKoreanNames(db, files.relationship, rejecter);
   return result;
+}
+
+type SynonymRow = { concept_id: number; concept_synonym_name: string; language_concept_id: number };
+
+async function insertSynonymsWithGrams(db: Kysely<HubDatabase>, rows: SynonymRow[]): Promise<void> {
+  await insertSynonyms(db, rows);
+  await insertGrams(
+    db,
+    rows.flatMap((s) =>
+      [...indexGrams(s.concept_synonym_name)].map((gram) => ({ concept_id: s.concept_id, gram })),
+    ),
+  );
+}
+
+/** language_concept_id 0: the vocabulary states no language for a name it maps. */
+const UNSTATED_LANGUAGE = 0;
+
+/**
+ * Gives standard concepts the Korean names of the local codes that map to them ("Maps
+ * to" in CONCEPT_RELATIONSHIP), as synonyms: a cohort builder searching standard
+ * concepts in Korean ("당뇨") then finds SNOMED's "Type 2 diabetes mellitus" through
+ * KCD-7's "2형 당뇨병". Only sources with a Hangul name are kept, so the rows stay few.
+ */
+async function keepMappedKoreanNames(
+  db: Kysely<HubDatabase>,
+  file: string,
+  rejecter: (file: string) => (line: number, message: string) => void,
+): Promise<number> {
+  const korean = new Map((await conceptsWithHangulNames(db)).map((c) => [c.concept_id, c.concept_name]));
+  if (korean.size === 0) return 0;
+  const reject = rejecter(file);
+  const rows: SynonymRow[] = [];
+  for await (const row of rowsOf(file, RELATIONSHIP_COLUMNS, reject)) {
+    if (row.get('relationship_id') !== 'Maps to' || row.get('invalid_reason') !== '') continue;
+    try {
+      const source = integer(row.get('concept_id_1'), 'concept_id_1');
+      const target = integer(row.get('concept_id_2'), 'concept_id_2');
+      const name = korean.get(source);
+      if (name && source !== target)
+        rows.push({ concept_id: target, concept_synonym_name: name, language_concept_id: UNSTATED_LANGUAGE });
+    } catch (error) {
+      if (!(error instanceof RowError)) throw error;
+      reject(row.line, error.message);
+    }
+  }
+  await db.transaction().execute((trx) => insertSynonymsWithGrams(trx, rows));
+  return rows.length;
 }
 
 export async function hubHasVocabulary(db: Kysely<HubDatabase>): Promise<boolean> {

@@ -63,6 +63,15 @@ export async function insertSynonyms(
       .execute();
 }
 
+/** Concepts named in Hangul (the Korean syllable block U+AC00–U+D7A3). */
+export async function conceptsWithHangulNames(db: Kysely<HubDatabase>) {
+  return db
+    .selectFrom('concept')
+    .select(['concept_id', 'concept_name'])
+    .where(sql<boolean>`concept_name ~ '[가-힣]'`)
+    .execute();
+}
+
 export async function countConcepts(db: Kysely<HubDatabase>): Promise<number> {
   const row = await db
     .selectFrom('concept')
