@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { intendedUseSchema } from './duo.ts';
-import { ANALYSIS_MODES, type AnalysisMode } from './permit.ts';
+import { ANALYSIS_MODES, type AnalysisMode, signedPermitSchema } from './permit.ts';
 import { sha256Hex } from './signing.ts';
 import { siteIdSchema } from './wire.ts';
 
@@ -116,3 +116,109 @@ export type DrbConfig = z.infer<typeof drbConfigSchema>;
 
 export const SITE_DECISIONS = ['pending', 'approved', 'approved_with_conditions', 'rejected'] as const;
 export type SiteDecision = (typeof SITE_DECISIONS)[number];
+
+// ——— what the hub answers (views); the web app reads these types ———
+
+const duoStatusSchema = z.enum(['compatible', 'needs_review', 'conflict']);
+
+/** The DUO check of one site's requested datasets against the intended use. */
+export const siteDuoCheckSchema = z.object({
+  status: duoStatusSchema,
+  datasets: z.array(
+    z.object({
+      datasetId: z.string(),
+      status: duoStatusSchema,
+      findings: z.array(z.object({ term: z.string(), status: duoStatusSchema, message: z.string() })),
+    }),
+  ),
+});
+export type SiteDuoCheck = z.infer<typeof siteDuoCheckSchema>;
+
+export const attachmentViewSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['irb_approval', 'data_management_plan', 'other']),
+  fileName: z.string(),
+  mediaType: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  uploadedAt: z.string(),
+});
+export type AttachmentView = z.infer<typeof attachmentViewSchema>;
+
+export const reviewViewSchema = z.object({
+  id: z.string(),
+  applicationId: z.string(),
+  siteId: z.string(),
+  round: z.number(),
+  jointRole: z.enum(['own', 'lead', 'follower']),
+  jointChoice: z.enum(['accepted', 'opted_out']).nullable(),
+  decision: z.enum(SITE_DECISIONS),
+  conditions: z.array(z.string()),
+  duo: siteDuoCheckSchema,
+  quorum: z.number().nullable(),
+  members: z.number().nullable(),
+  /** Only for the site's own DRB members, stewards and admins. */
+  votes: z
+    .array(
+      z.object({
+        userId: z.string(),
+        vote: z.enum(VOTES),
+        comment: z.string(),
+        conditions: z.array(z.string()),
+        castAt: z.string(),
+      }),
+    )
+    .optional(),
+  decidedAt: z.string().nullable(),
+});
+export type ReviewView = z.infer<typeof reviewViewSchema>;
+
+export const PERMIT_STATUSES = ['active', 'not_yet_valid', 'expired', 'revoked'] as const;
+export type PermitStatus = (typeof PERMIT_STATUSES)[number];
+
+export const permitViewSchema = z.object({
+  id: z.string(),
+  applicationId: z.string(),
+  status: z.enum(PERMIT_STATUSES),
+  permit: signedPermitSchema,
+  issuedAt: z.string(),
+  revokedAt: z.string().nullable(),
+  revokeReason: z.string().nullable(),
+});
+export type PermitView = z.infer<typeof permitViewSchema>;
+
+export const applicationSummarySchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  state: z.enum(APPLICATION_STATES),
+  round: z.number(),
+  applicantId: z.string(),
+  siteIds: z.array(z.string()),
+  updatedAt: z.string(),
+});
+export type ApplicationSummary = z.infer<typeof applicationSummarySchema>;
+
+export const applicationViewSchema = applicationSummarySchema.extend({
+  /** As saved: a draft may be partial. Not re-validated on the way out. */
+  content: z.record(z.string(), z.unknown()),
+  cohortHash: z.string().nullable(),
+  createdAt: z.string(),
+  submittedAt: z.string().nullable(),
+  decidedAt: z.string().nullable(),
+  attachments: z.array(attachmentViewSchema),
+  /** Current round. The applicant and admins see every site's; a reviewer sees their sites' only. */
+  reviews: z.array(reviewViewSchema),
+  permits: z.array(permitViewSchema),
+});
+export type ApplicationView = Omit<z.infer<typeof applicationViewSchema>, 'content'> & {
+  content: ApplicationDraft;
+};
+
+export const drbViewSchema = z.object({
+  siteId: z.string(),
+  quorum: z.number(),
+  members: z.array(
+    z.object({ userId: z.string(), name: z.string(), email: z.string(), external: z.boolean() }),
+  ),
+});
+export type DrbView = z.infer<typeof drbViewSchema>;

@@ -7,10 +7,21 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import '../http/request-context.ts';
-import { applicationDraftSchema, drbConfigSchema, voteInputSchema } from '../../protocol/access.ts';
+import {
+  applicationDraftSchema,
+  applicationSummarySchema,
+  applicationViewSchema,
+  attachmentViewSchema,
+  drbConfigSchema,
+  drbViewSchema,
+  permitViewSchema,
+  reviewViewSchema,
+  voteInputSchema,
+} from '../../protocol/access.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import { siteIdSchema } from '../../protocol/wire.ts';
 import type { HubContext } from '../context.ts';
+import { taskViewSchema } from '../jobs/routes.ts';
 import { applicationHistory } from './history.ts';
 import {
   castVote,
@@ -64,6 +75,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: 'Start a research application (a draft)',
       body: applicationDraftSchema,
+      response: { 201: applicationViewSchema },
     },
     handler: async (request, reply) =>
       reply.code(201).send(await createApplication(ctx, request.user!, request.body)),
@@ -71,7 +83,11 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
 
   r.get('/api/applications', {
     config: { access: applicationReader },
-    schema: { tags: ['access'], summary: 'Applications I applied for or review' },
+    schema: {
+      tags: ['access'],
+      summary: 'Applications I applied for or review',
+      response: { 200: z.object({ applications: z.array(applicationSummarySchema) }) },
+    },
     handler: async (request) => ({ applications: await listApplicationsFor(ctx, request.user!) }),
   });
 
@@ -81,6 +97,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: 'An application with its attachments, reviews and permits',
       params: idParams,
+      response: { 200: applicationViewSchema },
     },
     handler: (request) => getApplication(ctx, request.user!, request.params.id),
   });
@@ -104,6 +121,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       summary: 'Save part of a draft (autosave); only the fields sent change',
       params: idParams,
       body: applicationDraftSchema,
+      response: { 200: applicationViewSchema },
     },
     handler: (request) => updateDraft(ctx, request.user!, request.params.id, request.body),
   });
@@ -114,6 +132,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: 'Submit: every requested site’s DRB gets a review',
       params: idParams,
+      response: { 200: applicationViewSchema },
     },
     handler: (request) => submitApplication(ctx, request.user!, request.params.id),
   });
@@ -124,6 +143,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: 'Resubmit a returned application (a new review round)',
       params: idParams,
+      response: { 200: applicationViewSchema },
     },
     handler: (request) => resubmitApplication(ctx, request.user!, request.params.id),
   });
@@ -135,6 +155,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       summary: 'Return an application to the applicant for changes (a DRB member of a requested site)',
       params: idParams,
       body: z.strictObject({ comment: z.string().trim().min(1).max(10_000) }),
+      response: { 200: applicationViewSchema },
     },
     handler: (request) => returnApplication(ctx, request.user!, request.params.id, request.body.comment),
   });
@@ -145,6 +166,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: 'Close a decided application, or withdraw a draft',
       params: idParams,
+      response: { 200: applicationViewSchema },
     },
     handler: (request) => closeApplication(ctx, request.user!, request.params.id),
   });
@@ -168,6 +190,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
           kind: z.enum(['irb_approval', 'data_management_plan', 'other']),
           name: z.string().min(1).max(255),
         }),
+        response: { 201: attachmentViewSchema },
       },
       handler: async (request, reply) => {
         if (!Buffer.isBuffer(request.body))
@@ -215,6 +238,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       summary: "Configure a site's DRB (at least 5 members, at least 2 external; quorum ≥ a majority)",
       params: z.object({ id: siteIdSchema }),
       body: drbConfigSchema,
+      response: { 200: drbViewSchema },
     },
     handler: (request) => configureDrb(ctx, request.user!, request.params.id, request.body),
   });
@@ -225,6 +249,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: "A site's DRB: members and quorum",
       params: z.object({ id: siteIdSchema }),
+      response: { 200: drbViewSchema },
     },
     handler: (request) => getDrb(ctx, request.params.id),
   });
@@ -235,6 +260,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: "A site's review inbox (its DRB members, stewards and admins)",
       params: z.object({ id: siteIdSchema }),
+      response: { 200: z.object({ reviews: z.array(reviewViewSchema) }) },
     },
     handler: async (request) => ({ reviews: await listSiteReviews(ctx, request.user!, request.params.id) }),
   });
@@ -245,6 +271,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       tags: ['access'],
       summary: 'A review with its votes, DUO check and the application',
       params: idParams,
+      response: { 200: reviewViewSchema.extend({ application: applicationViewSchema }) },
     },
     handler: (request) => getReview(ctx, request.user!, request.params.id),
   });
@@ -256,6 +283,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       summary: 'Vote on a review (a member of the site’s DRB; once per round)',
       params: idParams,
       body: voteInputSchema,
+      response: { 200: reviewViewSchema },
     },
     handler: (request) => castVote(ctx, request.user!, request.params.id, request.body),
   });
@@ -267,13 +295,19 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       summary: "Joint review: accept the lead DRB's decision, or opt out and review here",
       params: idParams,
       body: z.strictObject({ choice: z.enum(['accepted', 'opted_out']) }),
+      response: { 200: reviewViewSchema },
     },
     handler: (request) => chooseJointReview(ctx, request.user!, request.params.id, request.body.choice),
   });
 
   r.get('/api/permits/:id', {
     config: { access: applicationReader },
-    schema: { tags: ['access'], summary: 'A permit, its signature and status', params: idParams },
+    schema: {
+      tags: ['access'],
+      summary: 'A permit, its signature and status',
+      params: idParams,
+      response: { 200: permitViewSchema },
+    },
     handler: (request) => getPermit(ctx, request.user!, request.params.id),
   });
 
@@ -285,6 +319,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
         "Revoke a permit (admin, or a member of a permitted site's DRB); sites learn it on their next poll",
       params: idParams,
       body: z.strictObject({ reason: z.string().trim().min(1).max(2000) }),
+      response: { 200: permitViewSchema },
     },
     handler: (request) => revokePermit(ctx, request.user!, request.params.id, request.body.reason),
   });
@@ -299,6 +334,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
         type: z.literal('cohort_count'),
         siteIds: z.array(siteIdSchema).min(1).optional(),
       }),
+      response: { 200: z.object({ tasks: z.array(taskViewSchema) }) },
     },
     handler: async (request) => ({
       tasks: await runPermittedTask(ctx, request.user!, request.params.id, request.body),

@@ -11,23 +11,32 @@ import {
   type ApplicationContent,
   type ApplicationDraft,
   type ApplicationState,
+  type ApplicationSummary,
+  type ApplicationView,
+  type AttachmentView,
   applicationContentSchema,
   applicationDraftSchema,
   cohortHash,
   type DrbConfig,
+  type DrbView,
   type PermitBody,
+  type PermitStatus,
+  type PermitView,
+  type ReviewView,
   type SignedPermit,
   type SiteDecision,
+  type SiteDuoCheck,
   TASKS_BY_ANALYSIS_MODE,
   type VoteInput,
 } from '../../protocol/access.ts';
-import { checkDuoCompatibility, type DuoVerdict, worstDuoStatus } from '../../protocol/duo.ts';
+import { checkDuoCompatibility, worstDuoStatus } from '../../protocol/duo.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import { signValue } from '../../protocol/signing.ts';
 import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import type { HubDatabase } from '../db/schema.ts';
 import { enqueueTask, type TaskView } from '../jobs/service.ts';
+import { notifyApplicationChange, notifyPermit } from '../notifications/events.ts';
 import { findSite } from '../sites/store.ts';
 import {
   checkUpload,
@@ -162,6 +171,19 @@ async function changeState(
       details: { from: row.state, to, round: updated.round, ...extra.details },
     },
     trx,
+  );
+  const comment = extra.details?.comment;
+  await notifyApplicationChange(
+    ctx,
+    trx,
+    {
+      id: updated.id,
+      applicantId: updated.applicant_id,
+      title: draftOf(updated).title ?? '',
+      siteIds: requestedSites(updated),
+    },
+    action,
+    typeof comment === 'string' ? comment : undefined,
   );
   return updated;
 }
@@ -318,11 +340,6 @@ async function catalogUses(db: Db, datasetIds: readonly string[]): Promise<Map<s
     });
   }
   return uses;
-}
-
-export interface SiteDuoCheck {
-  status: DuoVerdict['status'];
-  datasets: { datasetId: string; status: DuoVerdict['status']; findings: DuoVerdict['findings'] }[];
 }
 
 /** DUO verdicts of each requested site's datasets against the intended use. */
@@ -627,12 +644,6 @@ export async function configureDrb(
   return getDrb(ctx, siteId);
 }
 
-export interface DrbView {
-  siteId: string;
-  quorum: number;
-  members: { userId: string; name: string; email: string; external: boolean }[];
-}
-
 export async function getDrb(ctx: HubContext, siteId: string): Promise<DrbView> {
   const drb = await findDrb(ctx.db, siteId);
   if (!drb) throw new ItdaError('not_found', `site ${siteId} has no DRB configured`);
@@ -924,19 +935,13 @@ async function issuePermit(
     },
     trx,
   );
+  await notifyPermit(
+    ctx,
+    trx,
+    { id: body.permitId, applicationId: application.id, researchers, sites: body.sites },
+    'issued',
+  );
   return row;
-}
-
-export type PermitStatus = 'active' | 'not_yet_valid' | 'expired' | 'revoked';
-
-export interface PermitView {
-  id: string;
-  applicationId: string;
-  status: PermitStatus;
-  permit: SignedPermit;
-  issuedAt: string;
-  revokedAt: string | null;
-  revokeReason: string | null;
 }
 
 function permitStatus(row: PermitRow, now = new Date()): PermitStatus {
@@ -997,6 +1002,13 @@ export async function revokePermit(
       },
       trx,
     );
+    await notifyPermit(
+      ctx,
+      trx,
+      { id: permitId, applicationId: row.application_id, researchers: row.researchers, sites: row.sites },
+      'revoked',
+      reason,
+    );
     return updated;
   });
   return viewPermit(revoked);
@@ -1047,16 +1059,6 @@ export async function runPermittedTask(
 
 // ——— views ———
 
-export interface AttachmentView {
-  id: string;
-  kind: AttachmentRow['kind'];
-  fileName: string;
-  mediaType: string;
-  size: number;
-  sha256: string;
-  uploadedAt: string;
-}
-
 function viewAttachment(row: AttachmentRow): AttachmentView {
   return {
     id: row.id,
@@ -1067,23 +1069,6 @@ function viewAttachment(row: AttachmentRow): AttachmentView {
     sha256: row.sha256,
     uploadedAt: row.uploaded_at.toISOString(),
   };
-}
-
-export interface ReviewView {
-  id: string;
-  applicationId: string;
-  siteId: string;
-  round: number;
-  jointRole: ReviewRow['joint_role'];
-  jointChoice: ReviewRow['joint_choice'];
-  decision: SiteDecision;
-  conditions: string[];
-  duo: SiteDuoCheck;
-  quorum: number | null;
-  members: number | null;
-  /** Only for the site's own DRB members, stewards and admins. */
-  votes?: { userId: string; vote: string; comment: string; conditions: string[]; castAt: string }[];
-  decidedAt: string | null;
 }
 
 async function viewReviews(
@@ -1128,16 +1113,6 @@ async function viewReviews(
   }));
 }
 
-export interface ApplicationSummary {
-  id: string;
-  title: string;
-  state: ApplicationState;
-  round: number;
-  applicantId: string;
-  siteIds: string[];
-  updatedAt: string;
-}
-
 function summarise(row: ApplicationRow): ApplicationSummary {
   return {
     id: row.id,
@@ -1148,18 +1123,6 @@ function summarise(row: ApplicationRow): ApplicationSummary {
     siteIds: requestedSites(row),
     updatedAt: row.updated_at.toISOString(),
   };
-}
-
-export interface ApplicationView extends ApplicationSummary {
-  content: ApplicationDraft;
-  cohortHash: string | null;
-  createdAt: string;
-  submittedAt: string | null;
-  decidedAt: string | null;
-  attachments: AttachmentView[];
-  /** Current round. The applicant and admins see every site's; a reviewer sees their sites' only. */
-  reviews: ReviewView[];
-  permits: PermitView[];
 }
 
 async function viewApplication(
