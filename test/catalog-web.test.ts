@@ -104,6 +104,18 @@ describe('catalog page', () => {
       await expect.poll(() => page.getByTestId('catalog-total').textContent()).toBe('1개 데이터셋');
       await page.getByText('English').click();
       await expect.poll(() => page.getByTestId('catalog-total').textContent()).toBe('1 datasets');
+
+      // A condition from the hub's vocabulary, found in Korean: KCD-7's name maps to SNOMED.
+      // No demo site's profile counts it yet (no patients loaded), so nothing matches.
+      await page.getByTestId('catalog-condition').getByRole('textbox').fill('2형 당뇨');
+      const conceptHit = page
+        .getByTestId('concept-hits')
+        .getByRole('button', { name: /Type 2 diabetes mellitus/ });
+      await conceptHit.first().click();
+      await expect.poll(() => page.getByTestId('picked-concept').textContent()).toContain('201826');
+      await expect.poll(() => page.getByTestId('catalog-total').textContent()).toBe('0 datasets');
+      await page.getByTestId('picked-concept').getByRole('button').click();
+      await expect.poll(() => page.getByTestId('catalog-total').textContent()).toBe('1 datasets');
       await page.screenshot({ path: `${dir}/catalog.png`, fullPage: true });
       // The one 401 is the session check on the login page, before signing in.
       expect(consoleErrors.filter((e) => !/401/.test(e))).toEqual([]);

@@ -27,6 +27,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { CatalogHit, DatasetInputRaw, DatasetVersion } from '../../../src/hub/catalog/schema.ts';
 import { api, catalogApi, type User } from '../api.ts';
+import { ConceptPicker, type PickedConcept } from '../components/ConceptPicker.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { navigate } from '../router.ts';
 
@@ -93,7 +94,7 @@ function CatalogSearch() {
   const [siteId, setSiteId] = useState<string | null>(null);
   const [accessRights, setAccessRights] = useState<string | null>(null);
   const [duo, setDuo] = useState<string | null>(null);
-  const [condition, setCondition] = useState<string | number>('');
+  const [condition, setCondition] = useState<PickedConcept[]>([]);
   const [sort, setSort] = useState<string | null>(null);
   const [page, setPage] = useState(1);
   const me = useMe();
@@ -107,7 +108,7 @@ function CatalogSearch() {
     ...(siteId ? { siteId } : {}),
     ...(accessRights ? { accessRights } : {}),
     ...(duo ? { duo } : {}),
-    ...(condition !== '' ? { conditionConceptId: String(condition) } : {}),
+    ...(condition[0] ? { conditionConceptId: String(condition[0].conceptId) } : {}),
     ...(sort ? { sort } : {}),
   };
   const results = useQuery({ queryKey: ['catalog', params], queryFn: () => catalogApi.search(params) });
@@ -179,14 +180,6 @@ function CatalogSearch() {
           onChange={filter(setDuo)}
           data={DUO_CHOICES}
         />
-        <NumberInput
-          label={t('catalogCondition')}
-          placeholder="201826"
-          min={1}
-          allowDecimal={false}
-          value={condition}
-          onChange={filter(setCondition)}
-        />
         <Select
           label={t('catalogSort')}
           clearable
@@ -199,6 +192,14 @@ function CatalogSearch() {
           }))}
         />
       </SimpleGrid>
+      <ConceptPicker
+        label={t('catalogCondition')}
+        domain="Condition"
+        testId="catalog-condition"
+        value={condition}
+        // One condition at a time: the newest pick replaces the last.
+        onChange={(next) => filter(setCondition)(next.slice(-1))}
+      />
       {results.isPending ? (
         <Loader aria-label={t('loading')} />
       ) : results.isError ? (
