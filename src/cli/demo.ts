@@ -143,7 +143,8 @@ async function loadDemoSite(site: SiteNode, exportDir: string, quarantineDir: st
 /** On first start: the hub's copy of the sites' vocabularies, and one catalog entry per site. */
 async function prepareDemoCatalog(hub: Hub, siteIds: string[]): Promise<void> {
   if (!(await hubHasVocabulary(hub.ctx.db))) {
-    for (const vocabulary of [KCD7_VOCABULARY_DIR, EUNOMIA_VOCABULARY_DIR]) {
+    // Eunomia first: with no Korean names loaded yet its 266,000 relationships need no scan.
+    for (const vocabulary of [EUNOMIA_VOCABULARY_DIR, KCD7_VOCABULARY_DIR]) {
       try {
         await fs.access(vocabulary);
       } catch {
