@@ -67,7 +67,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
   const revokedPermits = await RevocationList.open(config.dir, (message) => log.warn(message));
   const handlers = {
     ping: pingHandler,
-    cohort_count: cohortCountHandler(store),
+    cohort_count: cohortCountHandler(store, config.disclosure),
     feasibility: feasibilityHandler(store, config.disclosure),
     ...options.handlers,
   };
