@@ -1,8 +1,8 @@
 /**
  * The feasibility page in a real browser against the demo network: a cohort built in the
  * builder (concept id typed in, age, an exclusion found through concept search) and one
- * pasted as ATLAS JSON are counted at every site; per-site results, "<10", the chart,
- * attrition and the query history show on the page.
+ * pasted as ATLAS JSON are counted at every site; per-site results, "<10", a stopped site
+ * as not answering, the chart, attrition and the query history show on the page.
  */
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,12 +141,27 @@ describe('feasibility page', () => {
         await history.nth(1).click();
         await expect.poll(async () => (await perSite()).map((r) => r[2])).toEqual(['30', '20', '0']);
 
+        // A stopped site is shown as not answering once the wait is over; the others' counts stay.
+        await network.stopSite('site-3');
+        await page.getByRole('tab', { name: 'Cohort builder' }).click();
+        await page.getByLabel('Wait for sites (s)').fill('3');
+        await page.getByRole('button', { name: 'Count at every site' }).click();
+        await expect.poll(() => history.count()).toBe(3);
+        await expect.poll(() => results.getAttribute('data-status'), { timeout: 60_000 }).toBe('complete');
+        expect(await perSite()).toEqual([
+          ['site-1', 'answered', '30'],
+          ['site-2', 'answered', '20'],
+          ['site-3', 'not_answering', '–'],
+        ]);
+        expect(await siteRows.nth(2).textContent()).toContain('Not answering');
+
         // Korean too.
         await page.getByText('한국어').click();
         await expect
           .poll(() => page.getByRole('heading', { level: 2 }).textContent())
           .toBe('실현 가능성 조회');
         expect(await siteRows.first().textContent()).toContain('응답함');
+        expect(await siteRows.nth(2).textContent()).toContain('응답 없음');
         await page.screenshot({ path: `${dir}/feasibility.png`, fullPage: true });
         expect(consoleErrors.slice(errorsBefore)).toEqual([]);
       },

@@ -137,6 +137,7 @@ const ko = {
   feasHistory: '조회 기록',
   feasNoHistory: '아직 조회한 적이 없습니다',
   feasSubmitted: '조회 시각',
+  feasTimeout: '기관 응답 대기(초)',
   // Catalog
   catalog: '데이터 카탈로그',
   catalogNew: '데이터셋 등록',
@@ -381,6 +382,7 @@ const en: Dictionary = {
   feasHistory: 'Query history',
   feasNoHistory: 'No queries yet',
   feasSubmitted: 'Submitted',
+  feasTimeout: 'Wait for sites (s)',
   // Catalog
   catalog: 'Data catalog',
   catalogNew: 'Describe a dataset',

@@ -22,7 +22,11 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { buildCohort } from '../../../src/cohort/builder.ts';
-import type { FeasibilityQueryView } from '../../../src/protocol/feasibility.ts';
+import {
+  DEFAULT_FEASIBILITY_TIMEOUT_SECONDS,
+  type FeasibilityQueryView,
+  MAX_FEASIBILITY_TIMEOUT_SECONDS,
+} from '../../../src/protocol/feasibility.ts';
 import { api } from '../api.ts';
 import { ConceptPicker } from '../components/ConceptPicker.tsx';
 import {
@@ -330,6 +334,7 @@ export function FeasibilityPage() {
   const [form, setForm] = useState<CohortForm>(emptyForm);
   const [atlasJson, setAtlasJson] = useState('');
   const [currentId, setCurrentId] = useState<string | null>(null);
+  const [timeoutSeconds, setTimeoutSeconds] = useState<number>(DEFAULT_FEASIBILITY_TIMEOUT_SECONDS);
 
   const built = useMemo<Built>(() => {
     try {
@@ -428,9 +433,19 @@ export function FeasibilityPage() {
               </details>
             )}
           </div>
-          <Button onClick={() => submit.mutate()} loading={submit.isPending} disabled={'error' in built}>
-            {t('feasRun')}
-          </Button>
+          <Group align="flex-end">
+            <NumberInput
+              label={t('feasTimeout')}
+              min={1}
+              max={MAX_FEASIBILITY_TIMEOUT_SECONDS}
+              value={timeoutSeconds}
+              onChange={(v) => setTimeoutSeconds(Number(v) || DEFAULT_FEASIBILITY_TIMEOUT_SECONDS)}
+              w={170}
+            />
+            <Button onClick={() => submit.mutate()} loading={submit.isPending} disabled={'error' in built}>
+              {t('feasRun')}
+            </Button>
+          </Group>
         </Group>
         {submit.isError ? (
           <Alert color="red" mt="sm" title={t('feasRunFailed')} data-testid="feasibility-error">
