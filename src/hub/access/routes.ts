@@ -59,6 +59,13 @@ const applicationReader = {
   owner: 'application',
   scope: 'applications:read',
 } as const;
+/** Closing changes state: an API key needs the write scope, though an admin (no researcher role) may close too. */
+const applicationCloser = {
+  kind: 'user',
+  roles: [],
+  owner: 'application',
+  scope: 'applications:write',
+} as const;
 /** DRB membership lives in the site's DRB configuration, so any signed-in user may try; the service decides. */
 const reviewer = { kind: 'user', roles: [], owner: 'site', scope: 'reviews:write' } as const;
 const siteReader = { kind: 'user', roles: [], owner: 'site', scope: 'applications:read' } as const;
@@ -161,7 +168,7 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.post('/api/applications/:id/close', {
-    config: { access: applicationReader },
+    config: { access: applicationCloser },
     schema: {
       tags: ['access'],
       summary: 'Close a decided application, or withdraw a draft',
