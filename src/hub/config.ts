@@ -25,6 +25,15 @@ export interface HubConfig {
   seedDemoAccounts: boolean;
   /** OpenID Connect sign-in; unset means password sign-in only. */
   oidc: OidcConfig | undefined;
+  /** Notification e-mail; unset means the in-app inbox only. */
+  smtp: SmtpConfig | undefined;
+}
+
+export interface SmtpConfig {
+  /** smtp://user:pass@host:port (or smtps:// for TLS from the start). */
+  url: string;
+  /** The From address of notification e-mail. */
+  from: string;
 }
 
 export interface OidcConfig {
@@ -52,7 +61,16 @@ const envSchema = z.object({
   ITDA_OIDC_CLIENT_ID: z.string().min(1).optional(),
   ITDA_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   ITDA_OIDC_REDIRECT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ITDA_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  ITDA_SMTP_FROM: z.email().optional(),
 });
+
+function smtpConfig(e: z.infer<typeof envSchema>): SmtpConfig | undefined {
+  if (e.ITDA_SMTP_URL === undefined) return undefined;
+  if (e.ITDA_SMTP_FROM === undefined)
+    throw new ItdaError('validation_failed', 'ITDA_SMTP_FROM: required when ITDA_SMTP_URL is set');
+  return { url: e.ITDA_SMTP_URL, from: e.ITDA_SMTP_FROM };
+}
 
 /** All of issuer, client id and redirect URL, or none of them. */
 function oidcConfig(e: z.infer<typeof envSchema>): OidcConfig | undefined {
@@ -98,5 +116,6 @@ export function loadHubConfig(
     siteOfflineAfterSeconds: flags.siteOfflineAfterSeconds ?? e.ITDA_SITE_OFFLINE_AFTER,
     seedDemoAccounts: flags.seedDemoAccounts ?? false,
     oidc: flags.oidc ?? oidcConfig(e),
+    smtp: flags.smtp ?? smtpConfig(e),
   };
 }

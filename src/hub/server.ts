@@ -30,6 +30,8 @@ import { type DeclaredRoute, installAccessControl } from './http/access.ts';
 import { installProblemHandler } from './http/problem.ts';
 import { TaskNotifier } from './jobs/notifier.ts';
 import { jobRoutes } from './jobs/routes.ts';
+import { matchingRoutes } from './matching/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 import { loadOrCreateHubKeys } from './keys.ts';
 import { signedCall, siteRoutes } from './sites/routes.ts';
 import { authenticateSite, pruneNonces } from './sites/service.ts';
@@ -127,6 +129,8 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
   catalogRoutes(app, ctx);
   feasibilityRoutes(app, ctx);
   beaconRoutes(app, ctx);
+  matchingRoutes(app, ctx);
+  notificationRoutes(app, ctx);
 
   const webDist = config.webDist ?? DEFAULT_WEB_DIST;
   if (fs.existsSync(path.join(webDist, 'index.html'))) {

@@ -352,6 +352,63 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`create index permit_revoked on permit (revoked_at) where revoked_at is not null`.execute(db);
     },
   },
+  {
+    id: 8,
+    name: 'data needs and matches, notifications',
+    async up(db) {
+      await sql`
+        create table data_need (
+          id uuid primary key,
+          poster_id uuid not null references app_user(id),
+          state text not null check (state in ('open', 'matched', 'closed')),
+          content jsonb not null,
+          application_id uuid references application(id),
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index data_need_poster on data_need (poster_id, created_at)`.execute(db);
+      await sql`
+        create table need_match (
+          need_id uuid not null references data_need(id),
+          dataset_id uuid not null,
+          site_id text not null references site(id),
+          score double precision not null,
+          breakdown jsonb not null,
+          primary key (need_id, dataset_id)
+        )`.execute(db);
+      await sql`create index need_match_site on need_match (site_id, need_id)`.execute(db);
+      await sql`
+        create table need_response (
+          need_id uuid not null references data_need(id),
+          site_id text not null references site(id),
+          responder_id uuid not null references app_user(id),
+          response text not null check (response in ('interested', 'not_interested', 'need_more_info')),
+          message text not null,
+          responded_at timestamptz not null default now(),
+          primary key (need_id, site_id)
+        )`.execute(db);
+      await sql`
+        create table notification (
+          id uuid primary key,
+          user_id uuid not null references app_user(id),
+          kind text not null,
+          title_ko text not null,
+          title_en text not null,
+          body text not null,
+          link text,
+          created_at timestamptz not null default now(),
+          read_at timestamptz,
+          email_status text not null check (email_status in ('none', 'pending', 'sent', 'failed')),
+          email_attempts integer not null default 0,
+          email_next_at timestamptz,
+          email_error text
+        )`.execute(db);
+      await sql`create index notification_user on notification (user_id, read_at, created_at)`.execute(db);
+      await sql`create index notification_email_due on notification (email_next_at) where email_status = 'pending'`.execute(
+        db,
+      );
+    },
+  },
 ];
 
 export async function runMigrations(

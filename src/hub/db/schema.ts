@@ -290,6 +290,53 @@ export interface PermitTable {
   revoke_reason: string | null;
 }
 
+/** A data need a company or researcher posts for matching (migration 8). */
+export interface DataNeedTable {
+  id: string;
+  poster_id: string;
+  state: 'open' | 'matched' | 'closed';
+  content: ColumnType<Record<string, unknown>, string, string>;
+  application_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+/** A catalog dataset ranked for a need, with the per-criterion breakdown of its score. */
+export interface NeedMatchTable {
+  need_id: string;
+  dataset_id: string;
+  site_id: string;
+  score: number;
+  breakdown: ColumnType<Record<string, unknown>, string, string>;
+}
+
+/** A site steward's answer to a need matched to the site (the latest one per site). */
+export interface NeedResponseTable {
+  need_id: string;
+  site_id: string;
+  responder_id: string;
+  response: 'interested' | 'not_interested' | 'need_more_info';
+  message: string;
+  responded_at: CreatedAt;
+}
+
+/** One in-app notification; e-mail delivery state rides along (an outbox). */
+export interface NotificationTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  title_ko: string;
+  title_en: string;
+  body: string;
+  link: string | null;
+  created_at: CreatedAt;
+  read_at: Timestamp | null;
+  email_status: 'none' | 'pending' | 'sent' | 'failed';
+  email_attempts: ColumnType<number, number | undefined, number>;
+  email_next_at: Timestamp | null;
+  email_error: string | null;
+}
+
 export interface HubDatabase {
   itda_migration: MigrationTable;
   site: SiteTable;
@@ -318,4 +365,8 @@ export interface HubDatabase {
   review: ReviewTable;
   review_vote: ReviewVoteTable;
   permit: PermitTable;
+  data_need: DataNeedTable;
+  need_match: NeedMatchTable;
+  need_response: NeedResponseTable;
+  notification: NotificationTable;
 }
