@@ -3,6 +3,7 @@
  * uploaded, recognised by its first bytes rather than by what the client claims, and
  * where it is kept — under the hub data directory, named by its SHA-256.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ItdaError } from '../../protocol/errors.ts';
@@ -87,7 +88,8 @@ export async function storeAttachmentBytes(
 ): Promise<void> {
   const file = attachmentPath(dataDir, sha256);
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  // Uploads of the same file at the same moment each write their own temporary file.
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await fs.writeFile(temp, bytes, { mode: 0o600 });
   await fs.rename(temp, file);
 }
