@@ -10,11 +10,11 @@ import { ItdaError } from '../../protocol/errors.ts';
 import { sha256Hex } from '../../protocol/signing.ts';
 import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
-import { hasRole, type PublicUser, publicUser } from './service.ts';
+import { hasRole, type PublicUser, userView } from './service.ts';
 import {
   type ApiKeyRow,
   findApiKey,
-  findUserById,
+  findUserWithSiteRoles,
   insertApiKey,
   listApiKeys,
   revokeApiKey,
@@ -119,9 +119,9 @@ export async function authenticateApiKey(
   const now = new Date();
   if (row.revoked_at) throw new ItdaError('unauthenticated', 'API key has been revoked');
   if (row.expires_at && row.expires_at <= now) throw new ItdaError('unauthenticated', 'API key has expired');
-  const owner = await findUserById(ctx.db, row.user_id);
+  const owner = await findUserWithSiteRoles(ctx.db, row.user_id);
   if (!owner?.active) throw refused;
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > TOUCH_EVERY_MS)
     await touchApiKey(ctx.db, row.id, now);
-  return { user: await publicUser(ctx.db, owner), key: apiKeyView(row) };
+  return { user: userView(owner, owner.site_roles), key: apiKeyView(row) };
 }

@@ -68,17 +68,25 @@ export async function publicUsers(db: Kysely<HubDatabase>, rows: readonly UserRo
     db,
     rows.map((r) => r.id),
   );
-  return rows.map((row) => ({
+  return rows.map((row) =>
+    userView(
+      row,
+      siteRoles.filter((r) => r.user_id === row.id).map((r) => ({ siteId: r.site_id, role: r.role })),
+    ),
+  );
+}
+
+/** A user row as the API shows it, with site roles already loaded. */
+export function userView(row: UserRow, siteRoles: SiteRole[]): PublicUser {
+  return {
     id: row.id,
     email: row.email,
     name: row.name,
     roles: row.roles.filter(isRole),
     organisationId: row.organisation_id,
-    siteRoles: siteRoles
-      .filter((r) => r.user_id === row.id)
-      .map((r) => ({ siteId: r.site_id, role: r.role })),
+    siteRoles,
     active: row.active,
-  }));
+  };
 }
 
 export async function publicUser(db: Kysely<HubDatabase>, row: UserRow): Promise<PublicUser> {
@@ -181,7 +189,7 @@ export async function sessionFor(
 ): Promise<{ user: PublicUser; csrfHash: string | null } | undefined> {
   if (!token) return undefined;
   const row = await findSessionUser(ctx.db, sha256Hex(token), new Date());
-  return row ? { user: await publicUser(ctx.db, row), csrfHash: row.csrf_hash } : undefined;
+  return row ? { user: userView(row, row.site_roles), csrfHash: row.csrf_hash } : undefined;
 }
 
 export async function userForSession(

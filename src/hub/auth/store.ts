@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import type { SiteRoleName } from '../../protocol/auth.ts';
 import type {
   ApiKeyTable,
   AppUserTable,
@@ -175,17 +176,43 @@ export async function insertSession(
     .execute();
 }
 
-/** The active user of an unexpired session, with the session's CSRF hash. */
+type SiteRoleJson = { siteId: string; role: SiteRoleName }[];
+
+/** The site roles of the `app_user` row in the same query, as JSON. */
+const siteRolesOfUser = sql<SiteRoleJson>`coalesce((
+  select json_agg(json_build_object('siteId', r.site_id, 'role', r.role) order by r.site_id, r.role)
+  from user_site_role r where r.user_id = app_user.id), '[]'::json)`;
+
+/** A user with their site roles, in one query. */
+export function findUserWithSiteRoles(
+  db: Kysely<HubDatabase>,
+  id: string,
+): Promise<(UserRow & { site_roles: SiteRoleJson }) | undefined> {
+  return db
+    .selectFrom('app_user')
+    .selectAll('app_user')
+    .select(siteRolesOfUser.as('site_roles'))
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/**
+ * The active user of an unexpired session, with the session's CSRF hash and the user's
+ * site roles — one query, since every signed-in request asks it.
+ */
 export function findSessionUser(
   db: Kysely<HubDatabase>,
   tokenHash: string,
   now: Date,
-): Promise<(UserRow & { csrf_hash: string | null }) | undefined> {
+): Promise<
+  (UserRow & { csrf_hash: string | null; site_roles: { siteId: string; role: SiteRoleName }[] }) | undefined
+> {
   return db
     .selectFrom('session')
     .innerJoin('app_user', 'app_user.id', 'session.user_id')
     .selectAll('app_user')
     .select('session.csrf_hash')
+    .select(siteRolesOfUser.as('site_roles'))
     .where('session.token_hash', '=', tokenHash)
     .where('session.expires_at', '>', now)
     .where('app_user.active', '=', true)
