@@ -2,6 +2,7 @@ import { AppShell, Button, Center, Group, Loader, SegmentedControl, Text, Title 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, api } from './api.ts';
+import { AccessNav, accessPageFor } from './components/AccessNav.tsx';
 import { type Language, useI18n } from './i18n.tsx';
 import { AccountNav } from './pages/AccountNav.tsx';
 import { AdminOrganisationsPage } from './pages/AdminOrganisationsPage.tsx';
@@ -67,6 +68,7 @@ export function App() {
     );
   }
   if (!user) return <LoginPage />;
+  const accessPage = accessPageFor(path, user);
 
   return (
     <AppShell header={{ height: 60 }} padding="md">
@@ -97,6 +99,7 @@ export function App() {
           >
             {t('feasibility')}
           </Button>
+          <AccessNav user={user} path={path} />
           <Group gap="md">
             <AccountNav user={user} path={path} />
             <LanguageSwitch />
@@ -118,6 +121,8 @@ export function App() {
           <AdminOrganisationsPage />
         ) : path === '/feasibility' ? (
           <FeasibilityPage />
+        ) : accessPage ? (
+          accessPage
         ) : path.startsWith('/catalog') ? (
           <CatalogPage path={path} />
         ) : path.startsWith('/sites/') ? (

@@ -34,7 +34,7 @@ export class ApiError extends Error {
 }
 
 /** The session's CSRF token: the readable `itda_csrf` cookie the hub set at sign-in. */
-function csrfToken(): string | undefined {
+export function csrfToken(): string | undefined {
   const cookie = document.cookie.split('; ').find((c) => c.startsWith('itda_csrf='));
   return cookie ? decodeURIComponent(cookie.slice('itda_csrf='.length)) : undefined;
 }
