@@ -2,8 +2,9 @@
  * `itda ingest`: FHIR R4 files into the site's OMOP store, using the pure mapping of
  * src/fhir. Each file is one transaction (a file that fails part-way leaves none of its
  * rows); a file already ingested (same bytes) is skipped, so an interrupted run resumes
- * where it stopped and a second run adds nothing. Memory holds one batch of resources and
- * the codes the vocabulary has answered, not the whole input.
+ * where it stopped and a second run adds nothing. Memory holds one batch of resources, the
+ * codes the vocabulary has answered, a bounded cache of referenced ids and a fixed-size
+ * filter of the keys this run wrote, not the whole input.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -28,7 +29,7 @@ import { Quarantine } from './quarantine.ts';
 
 /** Resources mapped and written together: large enough that each statement carries many rows. */
 const BATCH = 10_000;
-/** Identity-map entries per cache generation (two are kept): a few patients' worth of encounters. */
+/** Referenced ids per cache generation (two are kept): 10,000 patients' encounters fit, in a few MB. */
 const ID_CACHE_GENERATION = 100_000;
 
 export interface FhirIngestSummary {
@@ -44,7 +45,6 @@ export interface FhirIngestSummary {
 class StoreConcepts implements ConceptLookup {
   private readonly byCode = new Map<string, ConceptInfo | null>();
   private readonly maps = new Map<number, ConceptInfo[]>();
-
   private readonly vocabularies = new Map<string, string | undefined>();
 
   constructor(private readonly store: SiteStore) {}
@@ -475,6 +475,12 @@ export async function rebuildObservationPeriods(store: SiteStore): Promise<void>
   });
 }
 
+/**
+ * Ingests FHIR R4 files and folders (Bulk Data NDJSON, Bundles) into the store's OMOP CDM
+ * v5.4 tables through `mapResource` (HL7 FHIR-to-OMOP IG), one transaction per file, then
+ * rebuilds observation periods and eras. Bad input is counted and written to
+ * `options.quarantineDir`; a store error ends the run with the failing file rolled back.
+ */
 export async function ingestFhir(
   store: SiteStore,
   paths: readonly string[],
