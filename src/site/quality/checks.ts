@@ -1,13 +1,16 @@
 /**
  * The DQD checks as SQL, for DuckDB and PostgreSQL alike, in two forms:
  *
- * - batched, for the run: every check reading the same table is answered by a handful of
- *   queries for that table — one scan with an aggregate pair per row-level check (joined
- *   once to the person's birth and death dates, the visit, and the referenced keys), one
- *   grouped histogram of every concept column joined once to CONCEPT (foreign key,
- *   domain, class and standard/valid checks are read off it), and one grouped query per
- *   concept-level check kind (gender, gender by descendants, units) rather than one per
- *   concept;
+ * - batched, for the run: the checks of a table are answered by a handful of queries —
+ *   its plain scan with one aggregate pair per row-level check (foreign keys to other
+ *   tables joined there, one-to-one); one query joined once to each person's birth and
+ *   death dates and one joined to the visit; one grouped pass giving a histogram of every
+ *   concept and source-value column, the concepts joined once to CONCEPT (foreign key,
+ *   domain, class, standard/valid and distinct source values are read off it); and one
+ *   grouped query per concept-level check kind (gender, gender by descendants, units)
+ *   rather than one per concept. Persons without records are counted for every table in
+ *   one pass over PERSON. A declared primary key needs no grouping, and a column the
+ *   store types as an integer holds no fraction;
  * - alone, one straightforward SELECT per check in the shape DQD itself uses, so a test
  *   can show that batching never changes an answer.
  */
