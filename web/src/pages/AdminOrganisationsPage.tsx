@@ -1,21 +1,10 @@
-import {
-  Alert,
-  Button,
-  Card,
-  Group,
-  Loader,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Alert, Button, Card, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ORGANISATION_KINDS, type Organisation, type OrganisationKind } from '../../../src/protocol/auth.ts';
 import { accountApi } from '../account-api.ts';
 import { type MessageKey, useI18n } from '../i18n.tsx';
+import { LoadedTable } from './LoadedTable.tsx';
 
 export const ORGANISATION_KIND_LABEL: Record<OrganisationKind, MessageKey> = {
   hospital: 'orgKindHospital',
@@ -163,28 +152,11 @@ export function AdminOrganisationsPage() {
           </Stack>
         </form>
       </Card>
-      {organisations.isPending ? (
-        <Loader aria-label={t('loading')} />
-      ) : organisations.error ? (
-        <Alert color="red">{organisations.error.message}</Alert>
-      ) : (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('orgId')}</Table.Th>
-              <Table.Th>{t('orgNameKo')}</Table.Th>
-              <Table.Th>{t('orgNameEn')}</Table.Th>
-              <Table.Th>{t('orgKind')}</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {organisations.data.organisations.map((o) => (
-              <OrganisationRow key={o.id} organisation={o} />
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+      <LoadedTable
+        query={organisations}
+        columns={['orgId', 'orgNameKo', 'orgNameEn', 'orgKind', null]}
+        rows={(data) => data.organisations.map((o) => <OrganisationRow key={o.id} organisation={o} />)}
+      />
     </Stack>
   );
 }

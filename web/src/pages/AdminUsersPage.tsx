@@ -5,7 +5,6 @@ import {
   Button,
   Card,
   Group,
-  Loader,
   MultiSelect,
   PasswordInput,
   Select,
@@ -28,6 +27,7 @@ import {
 import { accountApi, type UserChange } from '../account-api.ts';
 import { api, type User } from '../api.ts';
 import { type MessageKey, useI18n } from '../i18n.tsx';
+import { LoadedTable } from './LoadedTable.tsx';
 
 const ROLE_LABEL: Record<Role, MessageKey> = {
   researcher: 'roleResearcher',
@@ -290,73 +290,58 @@ export function AdminUsersPage() {
     <Stack>
       <Title order={2}>{t('acctUsers')}</Title>
       <NewUserForm />
-      {users.isPending ? (
-        <Loader aria-label={t('loading')} />
-      ) : users.error ? (
-        <Alert color="red">{users.error.message}</Alert>
-      ) : (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('email')}</Table.Th>
-              <Table.Th>{t('acctName')}</Table.Th>
-              <Table.Th>{t('acctOrganisation')}</Table.Th>
-              <Table.Th>{t('acctRoles')}</Table.Th>
-              <Table.Th>{t('siteRoles')}</Table.Th>
-              <Table.Th>{t('status')}</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {users.data.users.map((user) =>
-              editing === user.id ? (
-                <Table.Tr key={user.id} data-testid="user-row" data-email={user.email}>
-                  <Table.Td colSpan={7}>
-                    <Text fw={500} mb="xs">
-                      {user.email}
-                    </Text>
-                    <UserEditor user={user} onDone={() => setEditing(null)} />
-                  </Table.Td>
-                </Table.Tr>
-              ) : (
-                <Table.Tr key={user.id} data-testid="user-row" data-email={user.email}>
-                  <Table.Td>{user.email}</Table.Td>
-                  <Table.Td>{user.name}</Table.Td>
-                  <Table.Td>{organisationName(user.organisationId)}</Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {user.roles.map((r) => (
-                        <Badge key={r} variant="light" size="sm">
-                          {t(ROLE_LABEL[r as Role] ?? 'acctRoles')}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {user.siteRoles.map((r) => (
-                        <Badge key={`${r.siteId}:${r.role}`} variant="outline" size="sm">
-                          {r.siteId} · {t(ROLE_LABEL[r.role])}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge color={user.active ? 'teal' : 'gray'} variant="light">
-                      {user.active ? t('userActive') : t('userInactive')}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Button size="xs" variant="light" onClick={() => setEditing(user.id)}>
-                      {t('acctEdit')}
-                    </Button>
-                  </Table.Td>
-                </Table.Tr>
-              ),
-            )}
-          </Table.Tbody>
-        </Table>
-      )}
+      <LoadedTable
+        query={users}
+        columns={['email', 'acctName', 'acctOrganisation', 'acctRoles', 'siteRoles', 'status', null]}
+        rows={(data) =>
+          data.users.map((user) =>
+            editing === user.id ? (
+              <Table.Tr key={user.id} data-testid="user-row" data-email={user.email}>
+                <Table.Td colSpan={7}>
+                  <Text fw={500} mb="xs">
+                    {user.email}
+                  </Text>
+                  <UserEditor user={user} onDone={() => setEditing(null)} />
+                </Table.Td>
+              </Table.Tr>
+            ) : (
+              <Table.Tr key={user.id} data-testid="user-row" data-email={user.email}>
+                <Table.Td>{user.email}</Table.Td>
+                <Table.Td>{user.name}</Table.Td>
+                <Table.Td>{organisationName(user.organisationId)}</Table.Td>
+                <Table.Td>
+                  <Group gap={4}>
+                    {user.roles.map((r) => (
+                      <Badge key={r} variant="light" size="sm">
+                        {t(ROLE_LABEL[r as Role] ?? 'acctRoles')}
+                      </Badge>
+                    ))}
+                  </Group>
+                </Table.Td>
+                <Table.Td>
+                  <Group gap={4}>
+                    {user.siteRoles.map((r) => (
+                      <Badge key={`${r.siteId}:${r.role}`} variant="outline" size="sm">
+                        {r.siteId} · {t(ROLE_LABEL[r.role])}
+                      </Badge>
+                    ))}
+                  </Group>
+                </Table.Td>
+                <Table.Td>
+                  <Badge color={user.active ? 'teal' : 'gray'} variant="light">
+                    {user.active ? t('userActive') : t('userInactive')}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>
+                  <Button size="xs" variant="light" onClick={() => setEditing(user.id)}>
+                    {t('acctEdit')}
+                  </Button>
+                </Table.Td>
+              </Table.Tr>
+            ),
+          )
+        }
+      />
     </Stack>
   );
 }

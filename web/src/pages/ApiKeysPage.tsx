@@ -6,7 +6,6 @@ import {
   Code,
   CopyButton,
   Group,
-  Loader,
   MultiSelect,
   Stack,
   Table,
@@ -19,6 +18,7 @@ import { type FormEvent, useState } from 'react';
 import { API_SCOPES, type ApiKeyView, type ApiScope } from '../../../src/protocol/auth.ts';
 import { accountApi } from '../account-api.ts';
 import { useI18n } from '../i18n.tsx';
+import { LoadedTable } from './LoadedTable.tsx';
 
 function keyState(key: ApiKeyView): 'revoked' | 'expired' | 'active' {
   if (key.revokedAt) return 'revoked';
@@ -121,78 +121,72 @@ export function ApiKeysPage() {
           </Stack>
         </Alert>
       )}
-      {keys.isPending ? (
-        <Loader aria-label={t('loading')} />
-      ) : keys.error ? (
-        <Alert color="red">{keys.error.message}</Alert>
-      ) : keys.data.keys.length === 0 ? (
-        <Text c="dimmed">{t('apiKeyNone')}</Text>
-      ) : (
-        <Table striped data-testid="api-keys">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('apiKeyName')}</Table.Th>
-              <Table.Th>{t('apiKeyScopes')}</Table.Th>
-              <Table.Th>{t('apiKeyCreatedAt')}</Table.Th>
-              <Table.Th>{t('apiKeyExpires')}</Table.Th>
-              <Table.Th>{t('apiKeyLastUsed')}</Table.Th>
-              <Table.Th>{t('status')}</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {keys.data.keys.map((key) => {
-              const state = keyState(key);
-              return (
-                <Table.Tr key={key.id} data-testid="api-key-row" data-state={state}>
-                  <Table.Td>
-                    {key.name}{' '}
-                    <Text span ff="monospace" size="xs" c="dimmed">
-                      itda_{key.id}_…
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {key.scopes.map((s) => (
-                        <Badge key={s} variant="light" size="sm">
-                          {s}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>{date(key.createdAt)}</Table.Td>
-                  <Table.Td>{date(key.expiresAt)}</Table.Td>
-                  <Table.Td>{date(key.lastUsedAt)}</Table.Td>
-                  <Table.Td>
-                    <Badge color={state === 'active' ? 'teal' : 'gray'} variant="light">
-                      {t(
-                        state === 'active'
-                          ? 'apiKeyActive'
-                          : state === 'revoked'
-                            ? 'apiKeyRevoked'
-                            : 'apiKeyExpired',
-                      )}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    {state === 'active' && (
-                      <Button
-                        size="xs"
-                        color="red"
-                        variant="light"
-                        loading={revoke.isPending && revoke.variables === key.id}
-                        onClick={() => revoke.mutate(key.id)}
-                      >
-                        {t('apiKeyRevoke')}
-                      </Button>
+      <LoadedTable
+        query={keys}
+        testId="api-keys"
+        emptyText="apiKeyNone"
+        isEmpty={(data) => data.keys.length === 0}
+        columns={[
+          'apiKeyName',
+          'apiKeyScopes',
+          'apiKeyCreatedAt',
+          'apiKeyExpires',
+          'apiKeyLastUsed',
+          'status',
+          null,
+        ]}
+        rows={(data) =>
+          data.keys.map((key) => {
+            const state = keyState(key);
+            return (
+              <Table.Tr key={key.id} data-testid="api-key-row" data-state={state}>
+                <Table.Td>
+                  {key.name}{' '}
+                  <Text span ff="monospace" size="xs" c="dimmed">
+                    itda_{key.id}_…
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Group gap={4}>
+                    {key.scopes.map((s) => (
+                      <Badge key={s} variant="light" size="sm">
+                        {s}
+                      </Badge>
+                    ))}
+                  </Group>
+                </Table.Td>
+                <Table.Td>{date(key.createdAt)}</Table.Td>
+                <Table.Td>{date(key.expiresAt)}</Table.Td>
+                <Table.Td>{date(key.lastUsedAt)}</Table.Td>
+                <Table.Td>
+                  <Badge color={state === 'active' ? 'teal' : 'gray'} variant="light">
+                    {t(
+                      state === 'active'
+                        ? 'apiKeyActive'
+                        : state === 'revoked'
+                          ? 'apiKeyRevoked'
+                          : 'apiKeyExpired',
                     )}
-                  </Table.Td>
-                </Table.Tr>
-              );
-            })}
-          </Table.Tbody>
-        </Table>
-      )}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>
+                  {state === 'active' && (
+                    <Button
+                      size="xs"
+                      color="red"
+                      variant="light"
+                      loading={revoke.isPending && revoke.variables === key.id}
+                      onClick={() => revoke.mutate(key.id)}
+                    >
+                      {t('apiKeyRevoke')}
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            );
+          })
+        }
+      />
     </Stack>
   );
 }
