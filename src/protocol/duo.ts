@@ -49,6 +49,17 @@ export function duoCode(term: string): DuoCode | undefined {
   return (DUO_CODES as string[]).includes(upper) ? (upper as DuoCode) : undefined;
 }
 
+/** A DUO term's id when `term` is exactly its id (`DUO:0000042`), else undefined. */
+export function duoCodeOfId(term: string): DuoCode | undefined {
+  const code = duoCode(term);
+  return code && DUO_TERMS[code].id === term ? code : undefined;
+}
+
+/** The OBO PURL of a DUO term id, as DCAT exports write it. */
+export function duoIri(id: string): string {
+  return `http://purl.obolibrary.org/obo/${id.replace(':', '_')}`;
+}
+
 /** What a researcher says the data will be used for (the "research purpose" side of DUO). */
 export const intendedUseSchema = z.strictObject({
   /** GRU (DUO:0000042) general research, HMB (DUO:0000006), DS (DUO:0000007), POA (DUO:0000011). */

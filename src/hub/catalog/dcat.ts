@@ -6,7 +6,7 @@
  * typical age, coding systems, and the allowed uses as DUO term IRIs.
  */
 
-import { duoIri, duoTerm } from './duo.ts';
+import { duoCodeOfId, duoIri } from '../../protocol/duo.ts';
 import type { DatasetInput } from './schema.ts';
 
 export const DCAT_CONTEXT = {
@@ -60,7 +60,7 @@ function datasetNode(baseUrl: string, e: DcatEntry): Record<string, unknown> {
     'dct:accessRights': { '@id': `${ACCESS_RIGHT_AUTHORITY}${d.accessRights}` },
     'dct:rights': d.allowedUses.map((use) => ({
       '@id': duoIri(use.code),
-      'rdfs:label': duoTerm(use.code)?.shorthand ?? use.code,
+      'rdfs:label': duoCodeOfId(use.code) ?? use.code,
       ...(use.disease ? { 'itda:disease': use.disease } : {}),
     })),
     'dcat:contactPoint': {

@@ -5,8 +5,8 @@
  * allowed uses as GA4GH DUO terms. These zod schemas validate the API and type the web app.
  */
 import { z } from 'zod';
+import { DUO_TERMS, duoCodeOfId } from '../../protocol/duo.ts';
 import { siteIdSchema } from '../../protocol/wire.ts';
-import { DUO_TERMS, duoTerm } from './duo.ts';
 
 export const MODALITIES = [
   'ehr',
@@ -30,13 +30,15 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 export const allowedUseSchema = z
   .object({
     /** A DUO term id, e.g. DUO:0000042 (GRU). */
-    code: z.string().refine((code) => duoTerm(code)?.id === code, {
-      message: `a DUO term id such as DUO:0000042; known: ${DUO_TERMS.map((t) => `${t.id} ${t.shorthand}`).join(', ')}`,
+    code: z.string().refine((code) => duoCodeOfId(code) !== undefined, {
+      message: `a DUO term id such as DUO:0000042; known: ${Object.entries(DUO_TERMS)
+        .map(([code, term]) => `${term.id} ${code}`)
+        .join(', ')}`,
     }),
     /** For DS (DUO:0000007): the disease, e.g. "MONDO:0005148" or "OMOP:201826". */
     disease: z.string().trim().min(1).max(200).optional(),
   })
-  .refine((use) => !duoTerm(use.code)?.needsDisease || use.disease, {
+  .refine((use) => duoCodeOfId(use.code) !== 'DS' || use.disease, {
     message: 'DS (DUO:0000007) needs the disease it is restricted to',
     path: ['disease'],
   });
@@ -63,7 +65,7 @@ export const datasetInputSchema = z
       .nullable()
       .default(null),
     accessRights: accessRightsSchema,
-    allowedUses: z.array(allowedUseSchema).max(DUO_TERMS.length).default([]),
+    allowedUses: z.array(allowedUseSchema).max(Object.keys(DUO_TERMS).length).default([]),
     contact: z.object({ name: z.string().trim().min(1).max(200), email: z.email() }),
   })
   .refine((d) => new Set(d.allowedUses.map((u) => u.code)).size === d.allowedUses.length, {
