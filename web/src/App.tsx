@@ -11,7 +11,9 @@ import { ApiKeysPage } from './pages/ApiKeysPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
 import { DashboardPage } from './pages/DashboardPage.tsx';
 import { FeasibilityPage } from './pages/FeasibilityPage.tsx';
+import { InboxBell, InboxPage } from './pages/InboxPage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
+import { MatchingPage } from './pages/MatchingPage.tsx';
 import { SitePage } from './pages/SitePage.tsx';
 import { navigate, usePath } from './router.ts';
 
@@ -100,7 +102,20 @@ export function App() {
             {t('feasibility')}
           </Button>
           <AccessNav user={user} path={path} />
+          <Button
+            component="a"
+            href="/matching"
+            variant={path.startsWith('/matching') ? 'light' : 'subtle'}
+            size="xs"
+            onClick={(e: React.MouseEvent) => {
+              e.preventDefault();
+              navigate('/matching');
+            }}
+          >
+            {t('matching')}
+          </Button>
           <Group gap="md">
+            <InboxBell path={path} />
             <AccountNav user={user} path={path} />
             <LanguageSwitch />
             <Text size="sm" data-testid="user-name">
@@ -121,6 +136,10 @@ export function App() {
           <AdminOrganisationsPage />
         ) : path === '/feasibility' ? (
           <FeasibilityPage />
+        ) : path === '/inbox' ? (
+          <InboxPage />
+        ) : path.startsWith('/matching') ? (
+          <MatchingPage path={path} user={user} />
         ) : accessPage ? (
           accessPage
         ) : path.startsWith('/catalog') ? (
