@@ -420,7 +420,8 @@ const ko = {
   auditDetails: '내용',
   auditNone: '해당하는 항목이 없습니다',
   matching: '수요-공급 매칭',
-  matchingIntro: '필요한 데이터를 등록하면 카탈로그와 기관 프로파일에서 맞는 기관·데이터셋을 찾아 순위를 매깁니다. 매칭된 기관의 데이터 담당자가 응답합니다.',
+  matchingIntro:
+    '필요한 데이터를 등록하면 카탈로그와 기관 프로파일에서 맞는 기관·데이터셋을 찾아 순위를 매깁니다. 매칭된 기관의 데이터 담당자가 응답합니다.',
   needList: '데이터 수요',
   needNone: '등록된 수요가 없습니다',
   needTitle: '제목',
@@ -454,7 +455,8 @@ const ko = {
   needToApplication: '연구 신청서로 전환',
   needClose: '수요 종료',
   needMatches: '매칭 순위',
-  needScoreRule: '점수 = 데이터 종류 25% + 질환(필요 인원 이상, "<10"은 부족) 30% + 규모 20% + 기간 10% + DUO 15%; DUO 충돌은 0점, 50% 이상이면 매칭',
+  needScoreRule:
+    '점수 = 데이터 종류 25% + 질환(필요 인원 이상, "<10"은 부족) 30% + 규모 20% + 기간 10% + DUO 15%; DUO 충돌은 0점, 50% 이상이면 매칭',
   needNoMatches: '카탈로그에 데이터셋이 없습니다',
   needDataset: '데이터셋',
   needScore: '점수',
@@ -902,7 +904,8 @@ const en: Dictionary = {
   auditDetails: 'Details',
   auditNone: 'No entries',
   matching: 'Matching',
-  matchingIntro: 'Post the data you need: the hub ranks sites and datasets by fit from the catalog and the published site profiles, and the stewards of matched sites respond.',
+  matchingIntro:
+    'Post the data you need: the hub ranks sites and datasets by fit from the catalog and the published site profiles, and the stewards of matched sites respond.',
   needList: 'Data needs',
   needNone: 'No data needs yet',
   needTitle: 'Title',
@@ -936,7 +939,8 @@ const en: Dictionary = {
   needToApplication: 'Turn into application',
   needClose: 'Close need',
   needMatches: 'Ranked matches',
-  needScoreRule: 'Score = modality 25% + conditions (enough persons; "<10" is not enough) 30% + size 20% + period 10% + DUO 15%; a DUO conflict scores 0; 50% or more is a match',
+  needScoreRule:
+    'Score = modality 25% + conditions (enough persons; "<10" is not enough) 30% + size 20% + period 10% + DUO 15%; a DUO conflict scores 0; 50% or more is a match',
   needNoMatches: 'The catalog has no datasets',
   needDataset: 'Dataset',
   needScore: 'Score',
