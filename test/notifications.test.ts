@@ -5,13 +5,17 @@ import {
   castVote,
   configureDrb,
   createApplication,
+  getApplication,
+  resubmitApplication,
   returnApplication,
+  revokePermit,
   submitApplication,
   updateDraft,
   uploadAttachment,
 } from '../src/hub/access/service.ts';
 import { createUser, type PublicUser } from '../src/hub/auth/service.ts';
 import { findUserByEmail } from '../src/hub/auth/store.ts';
+import { loadHubConfig } from '../src/hub/config.ts';
 import { mailerOf, retryDelayMs } from '../src/hub/notifications/mailer.ts';
 import type { InboxPage, NotificationView } from '../src/hub/notifications/schema.ts';
 import { inbox, notify } from '../src/hub/notifications/service.ts';
@@ -168,6 +172,46 @@ describe.each(HUB_DIALECTS)('notifications on %s', (dialect) => {
       link: `/applications/${app.id}`,
       body: expect.stringContaining('IRB 번호를 확인해 주세요'),
     });
+
+    // Resubmitted: the DRB hears again; three approvals (the quorum) issue a permit.
+    const resubmitted = await resubmitApplication(ctx, applicant, app.id);
+    expect(await kinds(members[4]!.id)).toEqual(['review.vote_needed', 'review.vote_needed']);
+    for (const member of members.slice(0, 3))
+      await castVote(ctx, member, resubmitted.reviews[0]!.id, {
+        vote: 'approve',
+        comment: '',
+        conditions: [],
+      });
+    const approved = await getApplication(ctx, applicant, app.id);
+    expect(approved.state).toBe('approved');
+    const permitId = approved.permits[0]!.id;
+    await revokePermit(ctx, admin, permitId, 'protocol deviation');
+    const latest = await inbox(ctx, applicant.id, { limit: 3, offset: 0 });
+    expect(latest.items.map((i) => i.kind)).toEqual([
+      'permit.revoked',
+      'permit.issued',
+      'application.approved',
+    ]);
+    expect(latest.items[0]).toMatchObject({
+      link: `/permits/${permitId}`,
+      body: expect.stringContaining('protocol deviation'),
+    });
+  });
+});
+
+describe('notification e-mail configuration', () => {
+  it('needs a From address with an SMTP URL, and an smtp:// or smtps:// URL', () => {
+    expect(
+      loadHubConfig({ ITDA_SMTP_URL: 'smtp://u:p@mail.example:587', ITDA_SMTP_FROM: 'hub@example.org' }).smtp,
+    ).toEqual({
+      url: 'smtp://u:p@mail.example:587',
+      from: 'hub@example.org',
+    });
+    expect(loadHubConfig({}).smtp).toBeUndefined();
+    expect(() => loadHubConfig({ ITDA_SMTP_URL: 'smtp://mail.example' })).toThrow(/ITDA_SMTP_FROM/);
+    expect(() =>
+      loadHubConfig({ ITDA_SMTP_URL: 'http://mail.example', ITDA_SMTP_FROM: 'hub@example.org' }),
+    ).toThrow(/ITDA_SMTP_URL/);
   });
 });
 

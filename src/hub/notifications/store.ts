@@ -31,6 +31,9 @@ export async function insertNotifications(db: Db, rows: readonly NewNotification
         link: n.link,
         email_status: n.email ? ('pending' as const) : ('none' as const),
         email_next_at: n.email ? new Date() : null,
+        // now() is the transaction's start: notifications written in one transaction
+        // would tie, and the inbox would not show them in the order they happened.
+        created_at: sql<Date>`clock_timestamp()`,
       })),
     )
     .execute();
