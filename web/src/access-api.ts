@@ -138,12 +138,7 @@ export const accessApi = {
   vote: (id: string, vote: VoteInput) => request<ReviewView>('POST', `/api/reviews/${enc(id)}/votes`, vote),
   joint: (id: string, choice: 'accepted' | 'opted_out') =>
     request<ReviewView>('POST', `/api/reviews/${enc(id)}/joint`, { choice }),
-  drb: (siteId: string) =>
-    request<{
-      siteId: string;
-      quorum: number;
-      members: { userId: string; name: string; external: boolean }[];
-    }>('GET', `/api/sites/${enc(siteId)}/drb`),
+  drb: (siteId: string) => request<DrbView>('GET', `/api/sites/${enc(siteId)}/drb`),
   permit: (id: string) => request<PermitView>('GET', `/api/permits/${enc(id)}`),
   revokePermit: (id: string, reason: string) =>
     request<PermitView>('POST', `/api/permits/${enc(id)}/revoke`, { reason }),
