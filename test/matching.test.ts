@@ -310,6 +310,26 @@ describe.each(HUB_DIALECTS)('matching on %s', (dialect) => {
     expect(actions).toEqual(['need.post', 'need.respond', 'need.respond', 'need.to_application']);
   });
 
+  it('refuses a deadline in the past, and responses after the deadline', async (t) => {
+    if (!hub) return t.skip();
+    const ctx = hub.ctx;
+    expect(await code(postNeed(ctx, poster, { ...NEED, deadline: '2020-01-01' }))).toBe('validation_failed');
+    const late = await postNeed(ctx, poster, NEED);
+    await sql`update data_need set content = jsonb_set(content, '{deadline}', '"2020-01-01"') where id = ${late.id}`.execute(
+      ctx.db,
+    );
+    expect(
+      await code(
+        respondToNeed(ctx, stewards['site-a']!, late.id, {
+          siteId: 'site-a',
+          response: 'interested',
+          message: '',
+        }),
+      ),
+    ).toBe('conflict');
+    expect((await getNeed(ctx, poster, late.id)).responses).toEqual([]);
+  });
+
   it('serves needs over HTTP to a signed-in researcher and refuses a steward posting', async (t) => {
     if (!hub) return t.skip();
     const url = await hub.listen();
@@ -324,6 +344,8 @@ describe.each(HUB_DIALECTS)('matching on %s', (dialect) => {
     expect(bad.status).toBe(400);
     const steward = await signIn(url, 'steward1@itda.demo');
     expect((await steward.json('POST', '/api/needs', NEED)).status).toBe(403);
-    expect((await researcher.json<{ needs: unknown[] }>('GET', '/api/needs')).body.needs).toHaveLength(1);
+    expect(
+      (await researcher.json<{ needs: { id: string }[] }>('GET', '/api/needs')).body.needs.map((n) => n.id),
+    ).toEqual([posted.body.id]);
   });
 });

@@ -55,6 +55,7 @@ const stewardSites = (user: MatchingUser) =>
   user.siteRoles.filter((r) => r.role === 'steward').map((r) => r.siteId);
 const actorOf = (user: MatchingUser) => ({ actorType: 'user' as const, actorId: user.id });
 const needLink = (id: string) => `/matching/${id}`;
+const today = () => new Date().toISOString().slice(0, 10);
 
 export interface RankedDataset {
   datasetId: string;
@@ -85,6 +86,8 @@ export async function rankDatasets(
 
 export async function postNeed(ctx: HubContext, user: MatchingUser, input: unknown): Promise<NeedView> {
   const need = needInputSchema.parse(input);
+  if (need.deadline && need.deadline < today())
+    throw new ItdaError('validation_failed', `deadline: ${need.deadline} has already passed`);
   const ranked = (await rankDatasets(ctx, need)).slice(0, MAX_MATCHES);
   const matchedSites = [...new Set(ranked.filter((r) => r.matched).map((r) => r.siteId))].sort();
   const row = await ctx.db.transaction().execute(async (trx) => {
@@ -194,7 +197,7 @@ export async function respondToNeed(
     }
     if (current.state === 'closed') throw new ItdaError('conflict', 'the need is closed');
     const deadline = (current.content as NeedInput).deadline;
-    if (deadline && new Date().toISOString().slice(0, 10) > deadline)
+    if (deadline && today() > deadline)
       throw new ItdaError('conflict', `the need's deadline ${deadline} has passed`);
     await upsertResponse(trx, {
       needId: id,
