@@ -13,7 +13,7 @@
  * share its event loop (`--in-process` serves from this process instead, for comparison);
  * accounts, sites and DRBs are set up through a second hub object on the same database.
  *
- *   npx tsx bench/access.ts [--users 200] [--seconds 60] [--think-ms 0] [--reviewer-share 0.25] [--in-process]
+ *   npx tsx bench/access.ts [--users 200] [--seconds 60] [--think-ms 0] [--reviewer-share 0.25] [--in-process] [--cpu-prof DIR]
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -38,6 +38,8 @@ const { values: flags } = parseArgs({
     'think-ms': { type: 'string', default: '0' },
     'reviewer-share': { type: 'string', default: '0.25' },
     'in-process': { type: 'boolean', default: false },
+    /** A folder for a CPU profile of the hub process (node --cpu-prof), to see where its time goes. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const USERS = Number(flags.users);
@@ -247,10 +249,17 @@ if (!(await postgresReachable())) {
   process.exit(1);
 }
 /** `itda hub` on the same data directory and database; resolves to its URL once it listens. */
-function startHubProcess(dataDir: string, databaseUrl: string): Promise<{ url: string; stop(): void }> {
+function startHubProcess(
+  dataDir: string,
+  databaseUrl: string,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [path.resolve(import.meta.dirname, '../bin/itda.js'), 'hub', '--port', '0', '--data-dir', dataDir],
+    [
+      ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${flags['cpu-prof']}`] : []),
+      path.resolve(import.meta.dirname, '../bin/itda.js'),
+      ...['hub', '--port', '0', '--data-dir', dataDir],
+    ],
     {
       env: { ...process.env, ITDA_DATABASE_URL: databaseUrl, ITDA_LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -261,7 +270,14 @@ function startHubProcess(dataDir: string, databaseUrl: string): Promise<{ url: s
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /Itda hub on (http:\/\/\S+)/.exec(output);
-      if (match) resolve({ url: match[1]!, stop: () => child.kill('SIGTERM') });
+      if (match)
+        resolve({
+          url: match[1]!,
+          stop: () => {
+            child.kill('SIGTERM');
+            return new Promise<void>((r) => child.once('exit', () => r()));
+          },
+        });
     });
     child.on('exit', (code) => reject(new Error(`itda hub exited (${code}) before listening: ${output}`)));
   });
@@ -280,7 +296,7 @@ const config = loadHubConfig(
   },
 );
 const hub = await createHub(config, pino({ level: 'silent' }));
-let served: { url: string; stop(): void } | undefined;
+let served: { url: string; stop(): Promise<void> } | undefined;
 try {
   for (const id of SITES)
     await insertSite(hub.ctx.db, {
@@ -292,7 +308,7 @@ try {
     });
   await seedDemoDrbs(hub.ctx, SITES);
   served = flags['in-process']
-    ? { url: await hub.listen(), stop: () => {} }
+    ? { url: await hub.listen(), stop: async () => {} }
     : await startHubProcess(dataDir, database.url);
   const url = served.url;
 
@@ -380,8 +396,7 @@ try {
     `target: no errors and p99 < ${TARGET_P99_MS} ms — errors ${errors} ${errors === 0 ? '(met)' : '(MISSED)'}, p99 ${p99.toFixed(1)} ms ${p99 < TARGET_P99_MS ? '(met)' : '(MISSED)'}`,
   );
 } finally {
-  served?.stop();
+  await served?.stop();
   await hub.close();
-  await new Promise((r) => setTimeout(r, 500));
   await database.drop();
 }
