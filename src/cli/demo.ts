@@ -70,14 +70,41 @@ async function demoEnrolmentToken(dir: string): Promise<string> {
   }
 }
 
-/** Builds web/dist with Vite unless it is already there. */
+/** What the web bundle is built from: its own sources and the shared types it imports. */
+const WEB_SOURCES = [
+  'web/src',
+  'web/index.html',
+  'web/vite.config.ts',
+  'web/package.json',
+  'src/protocol',
+  'src/cohort',
+];
+
+async function newestChange(target: string): Promise<number> {
+  const stat = await fs.stat(target).catch(() => undefined);
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  const entries = await fs.readdir(target);
+  const times = await Promise.all(entries.map((entry) => newestChange(path.join(target, entry))));
+  return Math.max(stat.mtimeMs, ...times);
+}
+
+/** Builds web/dist with Vite when it is missing or older than a source it is built from. */
 export async function ensureWebBuilt(): Promise<void> {
   const index = path.join(REPO_ROOT, 'web', 'dist', 'index.html');
-  try {
-    await fs.access(index);
-    return;
-  } catch {}
-  process.stderr.write('Building the web app (first start only)…\n');
+  const built = await fs.stat(index).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
+  if (built !== undefined) {
+    const sources = await Promise.all(WEB_SOURCES.map((p) => newestChange(path.join(REPO_ROOT, p))));
+    if (Math.max(...sources) <= built) return;
+  }
+  process.stderr.write(
+    built === undefined
+      ? 'Building the web app (first start only)…\n'
+      : 'Rebuilding the web app (its sources changed)…\n',
+  );
   const vite = path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
