@@ -7,8 +7,6 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../src/hub/audit/service.ts';
-import type { DatasetInputRaw } from '../src/hub/catalog/schema.ts';
-import { catalogQuerySchema } from '../src/hub/catalog/schema.ts';
 import { seedSiteDataset } from '../src/hub/catalog/seed.ts';
 import {
   type CatalogUser,
@@ -22,6 +20,8 @@ import {
 } from '../src/hub/catalog/service.ts';
 import { publishReport } from '../src/hub/sites/reports.ts';
 import { findConcepts, loadHubVocabulary } from '../src/hub/vocabulary/service.ts';
+import type { DatasetInputRaw } from '../src/protocol/catalog.ts';
+import { catalogQuerySchema } from '../src/protocol/catalog.ts';
 import type { ProfileReport } from '../src/protocol/reports.ts';
 import { KCD7_VOCABULARY_DIR } from '../src/synth/vocabulary.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub, tempDir } from './support/hub.ts';

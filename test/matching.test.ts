@@ -4,10 +4,7 @@ import { getApplication } from '../src/hub/access/service.ts';
 import { listAudit } from '../src/hub/audit/service.ts';
 import { createUser } from '../src/hub/auth/service.ts';
 import { addSiteRole } from '../src/hub/auth/store.ts';
-import { type DatasetInputRaw, datasetInputSchema } from '../src/hub/catalog/schema.ts';
 import { createDataset } from '../src/hub/catalog/service.ts';
-import type { NeedInputRaw, NeedView } from '../src/hub/matching/schema.ts';
-import { needInputSchema } from '../src/hub/matching/schema.ts';
 import { MATCH_THRESHOLD, scoreDataset, WEIGHTS } from '../src/hub/matching/score.ts';
 import {
   getNeed,
@@ -19,7 +16,10 @@ import {
 } from '../src/hub/matching/service.ts';
 import { inbox } from '../src/hub/notifications/service.ts';
 import { publishReport } from '../src/hub/sites/reports.ts';
+import { type DatasetInputRaw, datasetInputSchema } from '../src/protocol/catalog.ts';
 import { ItdaError } from '../src/protocol/errors.ts';
+import type { NeedInputRaw, NeedView } from '../src/protocol/matching.ts';
+import { needInputSchema } from '../src/protocol/matching.ts';
 import type { DisclosedCount, ProfileReport } from '../src/protocol/reports.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub } from './support/hub.ts';
 import { signIn } from './support/session.ts';

@@ -3,7 +3,9 @@
  * votes, and the hub-signed permit that sites verify. The hub, the site node, the web
  * app and the CLI all use these schemas; none keeps a copy.
  */
+
 import { z } from 'zod';
+import type { AuditEntry } from './audit-chain.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { intendedUseSchema } from './duo.ts';
 import { ANALYSIS_MODES, type AnalysisMode, signedPermitSchema } from './permit.ts';
@@ -222,3 +224,19 @@ export const drbViewSchema = z.object({
   ),
 });
 export type DrbView = z.infer<typeof drbViewSchema>;
+
+/** One event in an application's history (from the audit log), as its readers see it. */
+export interface HistoryEvent {
+  seq: number;
+  at: string;
+  action: string;
+  actorType: AuditEntry['actorType'];
+  actorId: string | null;
+  /** For state changes: the states before and after. */
+  from?: string;
+  to?: string;
+  round?: number;
+  /** Edited field names, or the uploaded file's kind, checksum and size. */
+  fields?: string[];
+  attachment?: { kind: string; sha256: string; size: number };
+}

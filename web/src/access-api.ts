@@ -3,13 +3,13 @@
  * timeline, DRB reviews and votes, permits, and the operator's audit log. The reply types
  * are the hub's own (hub/access/service.ts, protocol/access.ts), never copies.
  */
-import type { HistoryEvent } from '../../src/hub/access/history.ts';
 import type {
   ApplicationDraft,
   ApplicationSummary,
   ApplicationView,
   AttachmentView,
   DrbView,
+  HistoryEvent,
   PermitView,
   ReviewView,
   VoteInput,

@@ -2,7 +2,7 @@
  * Calls to the hub API. Errors arrive as RFC 9457 problem+json; the `detail` is what the
  * user sees.
  */
-import type { CatalogPage, Dataset, DatasetInputRaw, DatasetVersion } from '../../src/hub/catalog/schema.ts';
+import type { CatalogPage, Dataset, DatasetInputRaw, DatasetVersion } from '../../src/protocol/catalog.ts';
 import {
   FEASIBILITY_PATHS,
   type FeasibilityQueryList,

@@ -1,11 +1,6 @@
 /** Calls to the hub's matching board and inbox; the types come from the hub's schemas. */
-import type {
-  NeedInputRaw,
-  NeedResponseInput,
-  NeedSummary,
-  NeedView,
-} from '../../src/hub/matching/schema.ts';
-import type { InboxPage, NotificationView } from '../../src/hub/notifications/schema.ts';
+import type { NeedInputRaw, NeedResponseInput, NeedSummary, NeedView } from '../../src/protocol/matching.ts';
+import type { InboxPage, NotificationView } from '../../src/protocol/notifications.ts';
 import { request } from './api.ts';
 
 export const matchingApi = {

@@ -3,25 +3,11 @@
  * application (creation, edits, uploads, state changes), oldest first. Who may read it is
  * the same as who may read the application (service.ts getApplication decides).
  */
+import type { HistoryEvent } from '../../protocol/access.ts';
 import type { AuditEntry } from '../../protocol/audit-chain.ts';
 import { auditPage } from '../audit/store.ts';
 import type { HubContext } from '../context.ts';
 import { type AccessUser, getApplication } from './service.ts';
-
-export interface HistoryEvent {
-  seq: number;
-  at: string;
-  action: string;
-  actorType: AuditEntry['actorType'];
-  actorId: string | null;
-  /** For state changes: the states before and after. */
-  from?: string;
-  to?: string;
-  round?: number;
-  /** Edited field names, or the uploaded file's kind, checksum and size. */
-  fields?: string[];
-  attachment?: { kind: string; sha256: string; size: number };
-}
 
 const PAGE = 1000;
 /** An application with more events than this shows its first ones; autosave makes many edits. */

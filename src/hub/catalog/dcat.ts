@@ -6,8 +6,8 @@
  * typical age, coding systems, and the allowed uses as DUO term IRIs.
  */
 
+import type { DatasetInput } from '../../protocol/catalog.ts';
 import { duoCodeOfId, duoIri } from '../../protocol/duo.ts';
-import type { DatasetInput } from './schema.ts';
 
 export const DCAT_CONTEXT = {
   dcat: 'http://www.w3.org/ns/dcat#',

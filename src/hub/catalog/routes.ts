@@ -3,8 +3,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { HubContext } from '../context.ts';
 import '../http/request-context.ts';
-import { vocabularyRoutes } from '../vocabulary/routes.ts';
-import { dcatCatalog } from './dcat.ts';
 import {
   catalogPageSchema,
   catalogQuerySchema,
@@ -12,7 +10,9 @@ import {
   datasetSchema,
   datasetUpdateSchema,
   datasetVersionSchema,
-} from './schema.ts';
+} from '../../protocol/catalog.ts';
+import { vocabularyRoutes } from '../vocabulary/routes.ts';
+import { dcatCatalog } from './dcat.ts';
 import {
   catalogEntries,
   createDataset,

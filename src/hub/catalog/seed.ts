@@ -2,10 +2,11 @@
  * A first catalog entry for a site, written from what the site itself published (its
  * profile): the demo network seeds one per hospital so the catalog is never empty.
  */
+
+import type { DatasetInputRaw, Modality } from '../../protocol/catalog.ts';
 import type { ProfileReport } from '../../protocol/reports.ts';
 import type { HubContext } from '../context.ts';
 import { findSite } from '../sites/store.ts';
-import type { DatasetInputRaw, Modality } from './schema.ts';
 import { type CatalogUser, createDataset, profilePersons, siteHasDatasets } from './service.ts';
 import { latestReports } from './store.ts';
 

@@ -5,14 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { ItdaError } from '../../protocol/errors.ts';
-import type { ProfileReport, QualityReport } from '../../protocol/reports.ts';
-import { audit } from '../audit/service.ts';
-import type { PublicUser } from '../auth/service.ts';
-import type { HubContext } from '../context.ts';
-import type { HubDatabase } from '../db/schema.ts';
-import { findSite } from '../sites/store.ts';
-import { indexGrams, queryGrams, requiredGramHits } from './ngram.ts';
 import {
   type CatalogHit,
   type CatalogPage,
@@ -22,7 +14,15 @@ import {
   type DatasetInputRaw,
   type DatasetVersion,
   datasetInputSchema,
-} from './schema.ts';
+} from '../../protocol/catalog.ts';
+import { ItdaError } from '../../protocol/errors.ts';
+import type { ProfileReport, QualityReport } from '../../protocol/reports.ts';
+import { audit } from '../audit/service.ts';
+import type { PublicUser } from '../auth/service.ts';
+import type { HubContext } from '../context.ts';
+import type { HubDatabase } from '../db/schema.ts';
+import { findSite } from '../sites/store.ts';
+import { indexGrams, queryGrams, requiredGramHits } from './ngram.ts';
 import {
   allDatasets,
   type DatasetColumns,

@@ -3,8 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import '../http/request-context.ts';
+import {
+  needInputSchema,
+  needResponseInputSchema,
+  needSummarySchema,
+  needViewSchema,
+} from '../../protocol/matching.ts';
 import type { HubContext } from '../context.ts';
-import { needInputSchema, needResponseInputSchema, needSummarySchema, needViewSchema } from './schema.ts';
 import { closeNeed, getNeed, listNeeds, needToApplication, postNeed, respondToNeed } from './service.ts';
 
 // Roles gate the door; poster and steward-of-a-matched-site are checked in the service.

@@ -15,10 +15,11 @@
  *   against the intended use: compatible 1, needs review 0.5; a conflict makes the whole
  *   score 0, since the data could not be granted for that use.
  */
+
+import type { DatasetInput } from '../../protocol/catalog.ts';
 import { checkDuoCompatibility, type DuoStatus } from '../../protocol/duo.ts';
+import type { NeedInput, ScoreBreakdown } from '../../protocol/matching.ts';
 import type { ProfileReport } from '../../protocol/reports.ts';
-import type { DatasetInput } from '../catalog/schema.ts';
-import type { NeedInput, ScoreBreakdown } from './schema.ts';
 
 export const WEIGHTS = { modality: 0.25, conditions: 0.3, size: 0.2, temporal: 0.1, duo: 0.15 } as const;
 /** A dataset scoring at least this (without a DUO conflict) is matched: its stewards hear of the need. */

@@ -9,6 +9,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { ItdaError } from '../../protocol/errors.ts';
+import {
+  type MatchView,
+  type NeedInput,
+  type NeedResponseInput,
+  type NeedSummary,
+  type NeedView,
+  needInputSchema,
+  type ScoreBreakdown,
+} from '../../protocol/matching.ts';
 import type { ProfileReport } from '../../protocol/reports.ts';
 import { createApplication } from '../access/service.ts';
 import { audit } from '../audit/service.ts';
@@ -19,15 +28,6 @@ import type { HubContext } from '../context.ts';
 import type { HubDatabase } from '../db/schema.ts';
 import { notify } from '../notifications/service.ts';
 import { siteRoleHolders } from '../notifications/store.ts';
-import {
-  type MatchView,
-  type NeedInput,
-  type NeedResponseInput,
-  type NeedSummary,
-  type NeedView,
-  needInputSchema,
-  type ScoreBreakdown,
-} from './schema.ts';
 import { MATCH_THRESHOLD, scoreDataset } from './score.ts';
 import {
   allNeeds,

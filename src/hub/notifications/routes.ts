@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import '../http/request-context.ts';
+import { inboxPageSchema, inboxQuerySchema, notificationViewSchema } from '../../protocol/notifications.ts';
 import type { HubContext } from '../context.ts';
 import { startMailer, stopMailer } from './mailer.ts';
-import { inboxPageSchema, inboxQuerySchema, notificationViewSchema } from './schema.ts';
 import { inbox, markNotificationRead, unreadCount } from './service.ts';
 
 const own = { kind: 'user', roles: [], owner: 'self' } as const;

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { ItdaError } from '../../protocol/errors.ts';
+import type { InboxPage, NotificationView } from '../../protocol/notifications.ts';
 import type { HubContext } from '../context.ts';
 import type { HubDatabase } from '../db/schema.ts';
 import { mailerOf } from './mailer.ts';
-import type { InboxPage, NotificationView } from './schema.ts';
 import { countsOf, inboxOf, insertNotifications, markRead, type NotificationRow } from './store.ts';
 
 export interface NotificationInput {

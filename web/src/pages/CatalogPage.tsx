@@ -25,7 +25,7 @@ import {
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import type { CatalogHit, DatasetInputRaw, DatasetVersion } from '../../../src/hub/catalog/schema.ts';
+import type { CatalogHit, DatasetInputRaw, DatasetVersion } from '../../../src/protocol/catalog.ts';
 import { api, catalogApi, type User } from '../api.ts';
 import { ConceptPicker, type PickedConcept } from '../components/ConceptPicker.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';

@@ -18,8 +18,8 @@ import {
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { MODALITIES } from '../../../src/hub/catalog/schema.ts';
-import type { NeedInputRaw, NeedResponseKind, NeedView } from '../../../src/hub/matching/schema.ts';
+import { MODALITIES } from '../../../src/protocol/catalog.ts';
+import type { NeedInputRaw, NeedResponseKind, NeedView } from '../../../src/protocol/matching.ts';
 import type { User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';

@@ -5,8 +5,8 @@
  * allowed uses as GA4GH DUO terms. These zod schemas validate the API and type the web app.
  */
 import { z } from 'zod';
-import { DUO_TERMS, duoCodeOfId } from '../../protocol/duo.ts';
-import { siteIdSchema } from '../../protocol/wire.ts';
+import { DUO_TERMS, duoCodeOfId } from './duo.ts';
+import { siteIdSchema } from './wire.ts';
 
 export const MODALITIES = [
   'ehr',

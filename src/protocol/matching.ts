@@ -4,8 +4,8 @@
  * stewards' responses. The web app takes these types from here.
  */
 import { z } from 'zod';
-import { intendedUseSchema } from '../../protocol/duo.ts';
-import { modalitySchema } from '../catalog/schema.ts';
+import { modalitySchema } from './catalog.ts';
+import { intendedUseSchema } from './duo.ts';
 
 const bilingual = (max: number) =>
   z.object({ ko: z.string().trim().min(1).max(max), en: z.string().trim().min(1).max(max) });
