@@ -145,23 +145,24 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     codesets: `${prefix}codesets`,
     primary: `${prefix}primary_events`,
     qualified: `${prefix}qualified_events`,
-    inclusion: `${prefix}inclusion_events`,
+    masks: `${prefix}inclusion_masks`,
     included: `${prefix}included_events`,
-    drugTarget: `${prefix}drug_target`,
-    strategyEnds: `${prefix}strategy_ends`,
-    cohortRows: `${prefix}cohort_rows`,
     final: `${prefix}final_cohort`,
-    best: `${prefix}best_events`,
   };
   const ctx: CriteriaContext = { cdm, codesets: t.codesets };
   const id = options.cohortId;
   const isPostgres = options.dialect === 'postgres';
   const analyze = (table: string) => (isPostgres ? [`ANALYZE ${table}`] : []);
-  // Drops name the temporary schema so they can never touch a permanent table of that name.
-  const dropTemp = (table: string) => `DROP TABLE IF EXISTS ${isPostgres ? 'pg_temp' : 'temp.main'}.${table}`;
-  const statements: string[] = Object.values(t).map(dropTemp);
+  // Only the work tables this expression needs are created; each statement costs a round trip.
+  const created: string[] = [];
+  const createTemp = (table: string, query: string) => {
+    created.push(table);
+    // DuckDB replaces a leftover table in the same statement; PostgreSQL drops them all first.
+    return `CREATE ${isPostgres ? '' : 'OR REPLACE '}TEMP TABLE ${table} AS\n${query}`;
+  };
+  const statements: string[] = [];
 
-  // 1. Concept sets.
+  // 1. Concept sets, in one statement.
   const conceptSets = parsed.ConceptSets ?? [];
   const seen = new Set<number>();
   for (const [i, cs] of conceptSets.entries()) {
@@ -169,20 +170,23 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       throw new ItdaError('validation_failed', `ConceptSets[${i}].id ${cs.id} is used by two concept sets`);
     seen.add(cs.id);
   }
-  statements.push(
-    `CREATE TEMP TABLE ${t.codesets} (codeset_id INTEGER NOT NULL, concept_id BIGINT NOT NULL)`,
+  const codesetQueries = conceptSets.map((cs) =>
+    [
+      `-- concept set ${cs.id}${cs.name ? `: ${cs.name.replace(/[\r\n]+/g, ' ')}` : ''}`,
+      `SELECT CAST(${cs.id} AS INTEGER) AS codeset_id, CAST(concept_id AS BIGINT) AS concept_id FROM (`,
+      indent(conceptSetQuery(cs, vocab)),
+      ') S',
+    ].join('\n'),
   );
-  for (const cs of conceptSets)
-    statements.push(
-      [
-        `-- concept set ${cs.id}${cs.name ? `: ${cs.name.replace(/[\r\n]+/g, ' ')}` : ''}`,
-        `INSERT INTO ${t.codesets} (codeset_id, concept_id)`,
-        `SELECT ${cs.id}, concept_id FROM (`,
-        indent(conceptSetQuery(cs, vocab)),
-        ') S',
-      ].join('\n'),
-    );
-  statements.push(...analyze(t.codesets));
+  statements.push(
+    createTemp(
+      t.codesets,
+      codesetQueries.length > 0
+        ? codesetQueries.join('\nUNION ALL\n')
+        : 'SELECT CAST(NULL AS INTEGER) AS codeset_id, CAST(NULL AS BIGINT) AS concept_id WHERE 1 = 0',
+    ),
+    ...analyze(t.codesets),
+  );
 
   // 2. Primary events.
   const primary = parsed.PrimaryCriteria;
@@ -198,56 +202,67 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
   const postDays = primary.ObservationWindow?.PostDays ?? 0;
   const primaryLimit = limitType(primary.PrimaryCriteriaLimit);
   statements.push(
-    [
-      '-- primary (entry) events, numbered per person',
-      `CREATE TEMP TABLE ${t.primary} AS`,
-      'SELECT P.ordinal AS event_id, P.person_id, P.start_date, P.end_date, P.op_start_date, P.op_end_date, P.visit_occurrence_id',
-      'FROM (',
-      '  SELECT E.person_id, E.start_date, E.end_date,',
-      `    row_number() OVER (PARTITION BY E.person_id ORDER BY E.sort_date ${primaryLimit === 'last' ? 'DESC' : 'ASC'}, E.event_id) AS ordinal,`,
-      '    OP.observation_period_start_date AS op_start_date, OP.observation_period_end_date AS op_end_date,',
-      '    CAST(E.visit_occurrence_id AS BIGINT) AS visit_occurrence_id',
-      '  FROM (',
-      indent(entryQueries.join('\nUNION ALL\n'), 4),
-      '  ) E',
-      `  JOIN ${cdm}.observation_period OP ON OP.person_id = E.person_id`,
-      '    AND E.start_date >= OP.observation_period_start_date AND E.start_date <= OP.observation_period_end_date',
-      `  WHERE ${addDays('OP.observation_period_start_date', priorDays)} <= E.start_date`,
-      `    AND ${addDays('E.start_date', postDays)} <= OP.observation_period_end_date`,
-      ') P',
-      ...(primaryLimit === 'all' ? [] : ['WHERE P.ordinal = 1']),
-    ].join('\n'),
+    createTemp(
+      t.primary,
+      [
+        '-- primary (entry) events, numbered per person',
+        'SELECT P.ordinal AS event_id, P.person_id, P.start_date, P.end_date, P.op_start_date, P.op_end_date, P.visit_occurrence_id',
+        'FROM (',
+        '  SELECT E.person_id, E.start_date, E.end_date,',
+        `    row_number() OVER (PARTITION BY E.person_id ORDER BY E.sort_date ${primaryLimit === 'last' ? 'DESC' : 'ASC'}, E.event_id) AS ordinal,`,
+        '    OP.observation_period_start_date AS op_start_date, OP.observation_period_end_date AS op_end_date,',
+        '    CAST(E.visit_occurrence_id AS BIGINT) AS visit_occurrence_id',
+        '  FROM (',
+        indent(entryQueries.join('\nUNION ALL\n'), 4),
+        '  ) E',
+        `  JOIN ${cdm}.observation_period OP ON OP.person_id = E.person_id`,
+        '    AND E.start_date >= OP.observation_period_start_date AND E.start_date <= OP.observation_period_end_date',
+        `  WHERE ${addDays('OP.observation_period_start_date', priorDays)} <= E.start_date`,
+        `    AND ${addDays('E.start_date', postDays)} <= OP.observation_period_end_date`,
+        ') P',
+        ...(primaryLimit === 'all' ? [] : ['WHERE P.ordinal = 1']),
+      ].join('\n'),
+    ),
     ...analyze(t.primary),
   );
+  // A first/last limit leaves one event per person; later first/last limits change nothing.
+  let onePerPerson = primaryLimit !== 'all';
 
   // 3. Qualified events. Circe applies the qualified limit only when AdditionalCriteria is present.
   const additional = parsed.AdditionalCriteria;
   const qualifiedLimit = limitType(parsed.QualifiedLimit);
-  const applyQualifiedLimit = additional != null && qualifiedLimit !== 'all';
-  const additionalJoin = isGroupEmpty(additional)
-    ? []
-    : [
-        '  JOIN (',
-        indent(groupQuery(additional!, t.primary, ctx, 'AdditionalCriteria'), 4),
-        '  ) AC ON AC.person_id = pe.person_id AND AC.event_id = pe.event_id',
-      ];
-  statements.push(
-    [
-      '-- qualified events (additional criteria)',
-      `CREATE TEMP TABLE ${t.qualified} AS`,
-      'SELECT event_id, person_id, start_date, end_date, op_start_date, op_end_date, visit_occurrence_id',
-      'FROM (',
-      '  SELECT pe.event_id, pe.person_id, pe.start_date, pe.end_date, pe.op_start_date, pe.op_end_date, pe.visit_occurrence_id,',
-      `    row_number() OVER (PARTITION BY pe.person_id ORDER BY pe.start_date ${qualifiedLimit === 'last' ? 'DESC' : 'ASC'}, pe.event_id) AS ordinal`,
-      `  FROM ${t.primary} pe`,
-      ...additionalJoin,
-      ') QE',
-      ...(applyQualifiedLimit ? ['WHERE QE.ordinal = 1'] : []),
-    ].join('\n'),
-    ...analyze(t.qualified),
-  );
+  const applyQualifiedLimit = additional != null && qualifiedLimit !== 'all' && !onePerPerson;
+  let qualified = t.primary;
+  if (!isGroupEmpty(additional) || applyQualifiedLimit) {
+    qualified = t.qualified;
+    const additionalJoin = isGroupEmpty(additional)
+      ? []
+      : [
+          '  JOIN (',
+          indent(groupQuery(additional!, t.primary, ctx, 'AdditionalCriteria', true), 4),
+          '  ) AC ON AC.person_id = pe.person_id AND AC.event_id = pe.event_id',
+        ];
+    statements.push(
+      createTemp(
+        t.qualified,
+        [
+          '-- qualified events (additional criteria)',
+          'SELECT event_id, person_id, start_date, end_date, op_start_date, op_end_date, visit_occurrence_id',
+          'FROM (',
+          '  SELECT pe.event_id, pe.person_id, pe.start_date, pe.end_date, pe.op_start_date, pe.op_end_date, pe.visit_occurrence_id,',
+          `    row_number() OVER (PARTITION BY pe.person_id ORDER BY pe.start_date ${qualifiedLimit === 'last' ? 'DESC' : 'ASC'}, pe.event_id) AS ordinal`,
+          `  FROM ${t.primary} pe`,
+          ...additionalJoin,
+          ') QE',
+          ...(applyQualifiedLimit ? ['WHERE QE.ordinal = 1'] : []),
+        ].join('\n'),
+      ),
+      ...analyze(t.qualified),
+    );
+    if (applyQualifiedLimit) onePerPerson = true;
+  }
 
-  // 4. Inclusion rules.
+  // 4. Inclusion rules: one row per qualified event with the mask of the rules it passes.
   const rules = parsed.InclusionRules ?? [];
   if (rules.length > MAX_INCLUSION_RULES)
     throw new ItdaError(
@@ -259,172 +274,185 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     name: rule.name ?? `Rule ${i + 1}`,
     description: rule.description ?? null,
   }));
-  if (rules.length === 0)
-    statements.push(
-      `CREATE TEMP TABLE ${t.inclusion} (inclusion_rule_id INTEGER, rule_mask BIGINT, person_id BIGINT, event_id BIGINT)`,
-    );
-  else
-    statements.push(
-      [
-        '-- inclusion rules: one row per (rule, qualified event) that passes the rule',
-        `CREATE TEMP TABLE ${t.inclusion} AS`,
-        rules
-          .map((rule, i) =>
-            [
-              `SELECT CAST(${i} AS INTEGER) AS inclusion_rule_id, CAST(${(1n << BigInt(i)).toString()} AS BIGINT) AS rule_mask, R.person_id, R.event_id`,
-              'FROM (',
-              indent(groupQuery(rule.expression, t.qualified, ctx, `InclusionRules[${i}].expression`)),
-              `) R -- ${(rule.name ?? `rule ${i}`).replace(/[\r\n]+/g, ' ')}`,
-            ].join('\n'),
-          )
-          .join('\nUNION ALL\n'),
-      ].join('\n'),
-      ...analyze(t.inclusion),
-    );
   const fullMask = ((1n << BigInt(rules.length)) - 1n).toString();
+  if (rules.length > 0) {
+    // One left join per rule (each rule's group yields an event at most once), so the mask
+    // is a sum of bits: no union of per-rule rows to group again.
+    const passed = (i: number) => `R${i}.event_id IS NOT NULL`;
+    const ruleJoins = rules.flatMap((rule, i) => [
+      `  LEFT JOIN ( -- ${(rule.name ?? `rule ${i}`).replace(/[\r\n]+/g, ' ')}`,
+      indent(groupQuery(rule.expression, qualified, ctx, `InclusionRules[${i}].expression`, true), 4),
+      `  ) R${i} ON R${i}.person_id = Q.person_id AND R${i}.event_id = Q.event_id`,
+    ]);
+    const sumOf = (term: (i: number) => string) =>
+      rules.map((_, i) => `CASE WHEN ${passed(i)} THEN ${term(i)} ELSE 0 END`).join('\n      + ');
+    const events = [
+      '  SELECT Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_end_date,',
+      `    CAST(${sumOf((i) => `CAST(${(1n << BigInt(i)).toString()} AS BIGINT)`)} AS BIGINT) AS rule_mask,`,
+      `    ${sumOf(() => '1')} AS rule_count,`,
+      `    CASE ${rules.map((_, i) => `WHEN ${passed(i)} THEN ${i}`).join(' ')} ELSE 0 END AS min_rule_id`,
+      `  FROM ${qualified} Q`,
+      ...ruleJoins,
+    ].join('\n');
+    statements.push(
+      createTemp(
+        t.masks,
+        [
+          '-- inclusion rules: each qualified event with the mask of the rules it passes, and whether',
+          "-- it is its person's 'best' event (most rules passed, then earliest first rule, then earliest)",
+          onePerPerson
+            ? 'SELECT M.*, TRUE AS is_best'
+            : 'SELECT M.*, row_number() OVER (PARTITION BY M.person_id ORDER BY M.rule_count DESC, M.min_rule_id ASC, M.start_date ASC, M.event_id ASC) = 1 AS is_best',
+          'FROM (',
+          events,
+          ') M',
+        ].join('\n'),
+      ),
+    );
+  }
   const expressionLimit = limitType(parsed.ExpressionLimit);
-  const maskedEvents =
+  const eventSource =
     rules.length === 0
-      ? [
-          '  SELECT event_id, person_id, start_date, end_date, op_start_date, op_end_date',
-          `  FROM ${t.qualified}`,
-        ]
+      ? `SELECT event_id, person_id, start_date, end_date, op_end_date FROM ${qualified}`
+      : `SELECT event_id, person_id, start_date, end_date, op_end_date FROM ${t.masks} WHERE rule_mask = ${fullMask}`;
+  const included =
+    expressionLimit === 'all' || onePerPerson
+      ? eventSource
       : [
-          '  SELECT Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_start_date, Q.op_end_date',
-          `  FROM ${t.qualified} Q`,
-          `  JOIN ${t.inclusion} I ON I.person_id = Q.person_id AND I.event_id = Q.event_id`,
-          '  GROUP BY Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_start_date, Q.op_end_date',
-          `  HAVING SUM(I.rule_mask) = ${fullMask}`,
-        ];
-  statements.push(
-    [
-      '-- included events: every inclusion rule passes; expression limit',
-      `CREATE TEMP TABLE ${t.included} AS`,
-      'SELECT event_id, person_id, start_date, end_date, op_start_date, op_end_date',
-      'FROM (',
-      `  SELECT MG.*, row_number() OVER (PARTITION BY MG.person_id ORDER BY MG.start_date ${expressionLimit === 'last' ? 'DESC' : 'ASC'}, MG.event_id) AS ordinal`,
-      '  FROM (',
-      indent(maskedEvents.join('\n'), 2),
-      '  ) MG',
-      ') R',
-      ...(expressionLimit === 'all' ? [] : ['WHERE R.ordinal = 1']),
-    ].join('\n'),
-  );
+          'SELECT event_id, person_id, start_date, end_date, op_end_date',
+          'FROM (',
+          `  SELECT MG.*, row_number() OVER (PARTITION BY MG.person_id ORDER BY MG.start_date ${expressionLimit === 'last' ? 'DESC' : 'ASC'}, MG.event_id) AS ordinal`,
+          '  FROM (',
+          indent(eventSource, 4),
+          '  ) MG',
+          ') R',
+          'WHERE R.ordinal = 1',
+        ].join('\n');
+  if (expressionLimit !== 'all') onePerPerson = true;
 
   // 5. Cohort exits.
-  const endSelects: string[] = [];
   const strategy = parsed.EndStrategy;
   const dateOffset = strategy?.DateOffset;
   const customEra = strategy?.CustomEra;
   if (dateOffset && customEra)
     throw new ItdaError('validation_failed', 'EndStrategy names both DateOffset and CustomEra');
-  if (!dateOffset)
-    endSelects.push(
-      `-- default exit: end of the observation period\nSELECT event_id, person_id, op_end_date AS end_date FROM ${t.included}`,
-    );
-  if (dateOffset) {
-    const field = dateOffset.DateField === 'EndDate' ? 'end_date' : 'start_date';
-    const shifted = addDays(field, dateOffset.Offset ?? 0);
+  const censoring = parsed.CensoringCriteria ?? [];
+  let cohortRows: string;
+  if (!dateOffset && !customEra && censoring.length === 0) {
+    // Only the default exit: the end of the observation period, never before the start.
+    cohortRows = [
+      '-- included events (every inclusion rule passes, expression limit); exit at the end of the observation period',
+      'SELECT person_id, start_date, op_end_date AS end_date FROM (',
+      indent(included),
+      ') IE',
+    ].join('\n');
+  } else {
     statements.push(
-      [
-        '-- end strategy: fixed offset, never past the observation period',
-        `CREATE TEMP TABLE ${t.strategyEnds} AS`,
-        `SELECT event_id, person_id, CASE WHEN ${shifted} > op_end_date THEN op_end_date ELSE ${shifted} END AS end_date`,
-        `FROM ${t.included}`,
-      ].join('\n'),
+      createTemp(
+        t.included,
+        `-- included events: every inclusion rule passes; expression limit\n${included}`,
+      ),
     );
-    endSelects.push(`SELECT event_id, person_id, end_date FROM ${t.strategyEnds}`);
-  }
-  if (customEra) {
-    if (customEra.DrugCodesetId == null)
-      throw new ItdaError('validation_failed', 'EndStrategy.CustomEra.DrugCodesetId is required');
-    const gap = customEra.GapDays ?? 0;
-    const offset = customEra.Offset ?? 0;
-    const exposureEnd =
-      customEra.DaysSupplyOverride != null
-        ? addDays('de.drug_exposure_start_date', customEra.DaysSupplyOverride)
-        : 'COALESCE(de.drug_exposure_end_date, de.drug_exposure_start_date + de.days_supply, de.drug_exposure_start_date + 1)';
-    const drugRows = (column: string) =>
-      [
-        `SELECT de.person_id, de.drug_exposure_start_date AS start_date, ${exposureEnd} AS end_date`,
-        `FROM ${cdm}.drug_exposure de`,
-        `WHERE de.person_id IN (SELECT person_id FROM ${t.included})`,
-        `  AND de.${column} IN (SELECT concept_id FROM ${t.codesets} WHERE codeset_id = ${customEra.DrugCodesetId})`,
-      ].join('\n');
-    statements.push(
-      [
-        '-- end strategy: continuous drug exposure (custom era)',
-        `CREATE TEMP TABLE ${t.drugTarget} AS`,
-        drugRows('drug_concept_id'),
-        'UNION ALL',
-        drugRows('drug_source_concept_id'),
-      ].join('\n'),
-      [
-        `CREATE TEMP TABLE ${t.strategyEnds} AS`,
-        'SELECT et.event_id, et.person_id, ERAS.era_end_date AS end_date',
-        `FROM ${t.included} et`,
-        'JOIN (',
-        indent(eraCollapse(t.drugTarget, gap + offset, gap, 'era_start_date', 'era_end_date')),
-        ') ERAS ON ERAS.person_id = et.person_id',
-        'WHERE et.start_date >= ERAS.era_start_date AND et.start_date <= ERAS.era_end_date',
-      ].join('\n'),
-    );
-    endSelects.push(`SELECT event_id, person_id, end_date FROM ${t.strategyEnds}`);
-  }
-  for (const [i, censor] of (parsed.CensoringCriteria ?? []).entries())
-    endSelects.push(
-      [
-        `-- censoring event ${i}`,
-        'SELECT i.event_id, i.person_id, MIN(c.start_date) AS end_date',
-        `FROM ${t.included} i`,
-        'JOIN (',
-        indent(criteriaQuery(censor, ctx, `CensoringCriteria[${i}]`)),
-        ') c ON c.person_id = i.person_id AND c.start_date >= i.start_date AND c.start_date <= i.op_end_date',
-        'GROUP BY i.event_id, i.person_id',
-      ].join('\n'),
-    );
-  statements.push(
-    [
+    const endSelects: string[] = [];
+    if (!dateOffset)
+      endSelects.push(
+        `-- default exit: end of the observation period\nSELECT event_id, person_id, op_end_date AS end_date FROM ${t.included}`,
+      );
+    if (dateOffset) {
+      const field = dateOffset.DateField === 'EndDate' ? 'end_date' : 'start_date';
+      const shifted = addDays(field, dateOffset.Offset ?? 0);
+      endSelects.push(
+        [
+          '-- end strategy: fixed offset, never past the observation period',
+          `SELECT event_id, person_id, CASE WHEN ${shifted} > op_end_date THEN op_end_date ELSE ${shifted} END AS end_date`,
+          `FROM ${t.included}`,
+        ].join('\n'),
+      );
+    }
+    if (customEra) {
+      if (customEra.DrugCodesetId == null)
+        throw new ItdaError('validation_failed', 'EndStrategy.CustomEra.DrugCodesetId is required');
+      const gap = customEra.GapDays ?? 0;
+      const offset = customEra.Offset ?? 0;
+      const exposureEnd =
+        customEra.DaysSupplyOverride != null
+          ? addDays('de.drug_exposure_start_date', customEra.DaysSupplyOverride)
+          : 'COALESCE(de.drug_exposure_end_date, de.drug_exposure_start_date + de.days_supply, de.drug_exposure_start_date + 1)';
+      const drugRows = (column: string) =>
+        [
+          `SELECT de.person_id, de.drug_exposure_start_date AS start_date, ${exposureEnd} AS end_date`,
+          `FROM ${cdm}.drug_exposure de`,
+          `WHERE de.person_id IN (SELECT person_id FROM ${t.included})`,
+          `  AND de.${column} IN (SELECT concept_id FROM ${t.codesets} WHERE codeset_id = ${customEra.DrugCodesetId})`,
+        ].join('\n');
+      const drugTarget = `(\n${indent([drugRows('drug_concept_id'), 'UNION ALL', drugRows('drug_source_concept_id')].join('\n'))}\n) DT`;
+      endSelects.push(
+        [
+          '-- end strategy: continuous drug exposure (custom era)',
+          'SELECT et.event_id, et.person_id, ERAS.era_end_date AS end_date',
+          `FROM ${t.included} et`,
+          'JOIN (',
+          indent(eraCollapse(drugTarget, gap + offset, gap, 'era_start_date', 'era_end_date')),
+          ') ERAS ON ERAS.person_id = et.person_id',
+          'WHERE et.start_date >= ERAS.era_start_date AND et.start_date <= ERAS.era_end_date',
+        ].join('\n'),
+      );
+    }
+    for (const [i, censor] of censoring.entries())
+      endSelects.push(
+        [
+          `-- censoring event ${i}`,
+          'SELECT i.event_id, i.person_id, MIN(c.start_date) AS end_date',
+          `FROM ${t.included} i`,
+          'JOIN (',
+          indent(criteriaQuery(censor, ctx, `CensoringCriteria[${i}]`)),
+          ') c ON c.person_id = i.person_id AND c.start_date >= i.start_date AND c.start_date <= i.op_end_date',
+          'GROUP BY i.event_id, i.person_id',
+        ].join('\n'),
+      );
+    cohortRows = [
       '-- each included event ends at its earliest exit on or after its start',
-      `CREATE TEMP TABLE ${t.cohortRows} AS`,
       'SELECT I.person_id, I.start_date, MIN(CE.end_date) AS end_date',
       `FROM ${t.included} I`,
       'JOIN (',
       indent(endSelects.join('\nUNION ALL\n')),
       ') CE ON CE.event_id = I.event_id AND CE.person_id = I.person_id AND CE.end_date >= I.start_date',
       'GROUP BY I.event_id, I.person_id, I.start_date',
-    ].join('\n'),
-  );
+    ].join('\n');
+  }
   const eraPad = parsed.CollapseSettings?.EraPad ?? 0;
-  statements.push(
-    [
-      `-- collapse overlapping periods into eras (era pad ${eraPad} days)`,
-      `CREATE TEMP TABLE ${t.final} AS`,
-      eraCollapse(t.cohortRows, eraPad, eraPad, 'start_date', 'end_date'),
-    ].join('\n'),
-  );
+  // With one event per person there is nothing to collapse: a lone period is its own era.
+  const finalRows = onePerPerson
+    ? cohortRows
+    : [
+        `-- collapse overlapping periods into eras (era pad ${eraPad} days)`,
+        eraCollapse(`(\n${indent(cohortRows)}\n) CR0`, eraPad, eraPad, 'start_date', 'end_date'),
+      ].join('\n');
 
   const censorStart = parsed.CensorWindow?.StartDate;
   const censorEnd = parsed.CensorWindow?.EndDate;
+  const censored = Boolean(censorStart || censorEnd);
   const startOut = censorStart
     ? `CASE WHEN start_date > ${dateLiteral(censorStart)} THEN start_date ELSE ${dateLiteral(censorStart)} END`
     : 'start_date';
   const endOut = censorEnd
     ? `CASE WHEN end_date < ${dateLiteral(censorEnd)} THEN end_date ELSE ${dateLiteral(censorEnd)} END`
     : 'end_date';
+  // The censor statistics compare against the uncensored eras, so only then are they kept.
+  if (censored) statements.push(createTemp(t.final, finalRows));
   statements.push(
     `DELETE FROM ${results}.cohort WHERE cohort_definition_id = ${id}`,
     [
       `INSERT INTO ${results}.cohort (cohort_definition_id, subject_id, cohort_start_date, cohort_end_date)`,
       `SELECT ${id}, person_id, ${startOut}, ${endOut}`,
-      `FROM ${t.final}`,
-      ...(censorStart || censorEnd ? [`WHERE ${startOut} <= ${endOut}`] : []),
+      censored ? `FROM ${t.final}` : `FROM (\n${indent(finalRows)}\n) FR`,
+      ...(censored ? [`WHERE ${startOut} <= ${endOut}`] : []),
     ].join('\n'),
   );
 
   // 6. Statistics.
   statements.push(`DELETE FROM ${results}.cohort_censor_stats WHERE cohort_definition_id = ${id}`);
-  if (censorStart || censorEnd)
+  if (censored)
     statements.push(
       [
         `INSERT INTO ${results}.cohort_censor_stats (cohort_definition_id, lost_count)`,
@@ -434,9 +462,14 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       ].join('\n'),
     );
   statements.push(`DELETE FROM ${results}.cohort_inclusion WHERE cohort_definition_id = ${id}`);
-  for (const rule of inclusionRules)
+  if (inclusionRules.length > 0)
     statements.push(
-      `INSERT INTO ${results}.cohort_inclusion (cohort_definition_id, rule_sequence, name, description) VALUES (${id}, ${rule.ruleSequence}, ${stringLiteral(rule.name)}, ${rule.description == null ? 'NULL' : stringLiteral(rule.description)})`,
+      `INSERT INTO ${results}.cohort_inclusion (cohort_definition_id, rule_sequence, name, description) VALUES ${inclusionRules
+        .map(
+          (rule) =>
+            `(${id}, ${rule.ruleSequence}, ${stringLiteral(rule.name)}, ${rule.description == null ? 'NULL' : stringLiteral(rule.description)})`,
+        )
+        .join(', ')}`,
     );
   for (const table of ['cohort_inclusion_result', 'cohort_inclusion_stats', 'cohort_summary_stats'])
     statements.push(`DELETE FROM ${results}.${table} WHERE cohort_definition_id = ${id}`);
@@ -445,79 +478,65 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     statements.push(
       [
         `INSERT INTO ${results}.cohort_summary_stats (cohort_definition_id, base_count, final_count, mode_id)`,
-        `SELECT ${id}, COUNT(*), COUNT(*), 0 FROM ${t.qualified}`,
+        `SELECT ${id}, COUNT(*), COUNT(*), 0 FROM ${qualified}`,
         'UNION ALL',
-        `SELECT ${id}, COUNT(DISTINCT person_id), COUNT(DISTINCT person_id), 1 FROM ${t.qualified}`,
+        `SELECT ${id}, COUNT(DISTINCT person_id), COUNT(DISTINCT person_id), 1 FROM ${qualified}`,
       ].join('\n'),
     );
   } else {
-    statements.push(
-      [
-        "-- the 'best' event per person: most rules passed, then earliest first rule, then earliest",
-        `CREATE TEMP TABLE ${t.best} AS`,
-        'SELECT person_id, event_id FROM (',
-        '  SELECT R.person_id, R.event_id,',
-        '    row_number() OVER (PARTITION BY R.person_id ORDER BY R.rule_count DESC, R.min_rule_id ASC, R.start_date ASC, R.event_id ASC) AS rank_value',
-        '  FROM (',
-        '    SELECT Q.person_id, Q.event_id, Q.start_date, COUNT(DISTINCT I.inclusion_rule_id) AS rule_count,',
-        '      COALESCE(MIN(I.inclusion_rule_id), 0) AS min_rule_id',
-        `    FROM ${t.qualified} Q`,
-        `    LEFT JOIN ${t.inclusion} I ON I.person_id = Q.person_id AND I.event_id = Q.event_id`,
-        '    GROUP BY Q.person_id, Q.event_id, Q.start_date',
-        '  ) R',
-        ') ranked',
-        'WHERE rank_value = 1',
-      ].join('\n'),
-    );
+    // Mode 0 counts every qualified event, mode 1 each person's best event.
+    const byMode = `SELECT 0 AS mode_id, rule_mask FROM ${t.masks}\n  UNION ALL\n  SELECT 1 AS mode_id, rule_mask FROM ${t.masks} WHERE is_best`;
     const ruleRows = inclusionRules
       .map((r) => {
-        const allButThis = ((1n << BigInt(rules.length)) - 1n - (1n << BigInt(r.ruleSequence))).toString();
-        return `(${r.ruleSequence}, CAST(${allButThis} AS BIGINT))`;
+        const bit = 1n << BigInt(r.ruleSequence);
+        const allButThis = ((1n << BigInt(rules.length)) - 1n - bit).toString();
+        return `(${r.ruleSequence}, CAST(${bit.toString()} AS BIGINT), CAST(${allButThis} AS BIGINT))`;
       })
       .join(', ');
-    for (const [mode, events] of [
-      [0, t.qualified],
-      [1, t.best],
-    ] as const) {
-      statements.push(
-        [
-          `-- mode ${mode}: persons per inclusion-rule mask (${mode === 0 ? 'all events' : 'best event'})`,
-          `INSERT INTO ${results}.cohort_inclusion_result (cohort_definition_id, inclusion_rule_mask, person_count, mode_id)`,
-          `SELECT ${id}, inclusion_rule_mask, COUNT(*), ${mode}`,
-          'FROM (',
-          '  SELECT Q.person_id, Q.event_id, CAST(COALESCE(SUM(I.rule_mask), 0) AS BIGINT) AS inclusion_rule_mask',
-          `  FROM ${events} Q`,
-          `  LEFT JOIN ${t.inclusion} I ON I.person_id = Q.person_id AND I.event_id = Q.event_id`,
-          '  GROUP BY Q.person_id, Q.event_id',
-          ') MG',
-          'GROUP BY inclusion_rule_mask',
-        ].join('\n'),
-        [
-          `INSERT INTO ${results}.cohort_inclusion_stats (cohort_definition_id, rule_sequence, person_count, gain_count, person_total, mode_id)`,
-          `SELECT ${id}, ir.rule_sequence, COALESCE(T.person_count, 0), COALESCE(SR.person_count, 0), EventTotal.total, ${mode}`,
-          `FROM (VALUES ${ruleRows}) AS ir (rule_sequence, all_but_this_mask)`,
-          'LEFT JOIN (',
-          '  SELECT I.inclusion_rule_id, COUNT(I.event_id) AS person_count',
-          `  FROM ${events} Q`,
-          `  JOIN ${t.inclusion} I ON I.person_id = Q.person_id AND I.event_id = Q.event_id`,
-          '  GROUP BY I.inclusion_rule_id',
-          ') T ON T.inclusion_rule_id = ir.rule_sequence',
-          `CROSS JOIN (SELECT COUNT(*) AS total FROM ${events}) EventTotal`,
-          `LEFT JOIN ${results}.cohort_inclusion_result SR ON SR.cohort_definition_id = ${id} AND SR.mode_id = ${mode}`,
-          '  AND SR.inclusion_rule_mask = ir.all_but_this_mask',
-        ].join('\n'),
-        [
-          `INSERT INTO ${results}.cohort_summary_stats (cohort_definition_id, base_count, final_count, mode_id)`,
-          `SELECT ${id}, PC.total, COALESCE(FC.total, 0), ${mode}`,
-          `FROM (SELECT COUNT(*) AS total FROM ${events}) PC,`,
-          `  (SELECT SUM(person_count) AS total FROM ${results}.cohort_inclusion_result`,
-          `   WHERE cohort_definition_id = ${id} AND mode_id = ${mode} AND inclusion_rule_mask = ${fullMask}) FC`,
-        ].join('\n'),
-      );
-    }
+    statements.push(
+      [
+        '-- persons per inclusion-rule mask, for all events (mode 0) and the best event (mode 1)',
+        `INSERT INTO ${results}.cohort_inclusion_result (cohort_definition_id, inclusion_rule_mask, person_count, mode_id)`,
+        `SELECT ${id}, rule_mask, COUNT(*), mode_id`,
+        'FROM (',
+        `  ${byMode}`,
+        ') E',
+        'GROUP BY mode_id, rule_mask',
+      ].join('\n'),
+      [
+        '-- per rule: events passing it, events failing only it (the gain), all events',
+        `INSERT INTO ${results}.cohort_inclusion_stats (cohort_definition_id, rule_sequence, person_count, gain_count, person_total, mode_id)`,
+        `SELECT ${id}, ir.rule_sequence,`,
+        '  COUNT(CASE WHEN (E.rule_mask & ir.rule_bit) <> 0 THEN 1 END),',
+        '  COUNT(CASE WHEN E.rule_mask = ir.all_but_this_mask THEN 1 END),',
+        '  COUNT(E.rule_mask), m.mode_id',
+        `FROM (VALUES ${ruleRows}) AS ir (rule_sequence, rule_bit, all_but_this_mask)`,
+        'CROSS JOIN (VALUES (0), (1)) AS m (mode_id)',
+        'LEFT JOIN (',
+        `  ${byMode}`,
+        ') E ON E.mode_id = m.mode_id',
+        'GROUP BY ir.rule_sequence, m.mode_id',
+      ].join('\n'),
+      [
+        `INSERT INTO ${results}.cohort_summary_stats (cohort_definition_id, base_count, final_count, mode_id)`,
+        `SELECT ${id}, COUNT(E.rule_mask), COUNT(CASE WHEN E.rule_mask = ${fullMask} THEN 1 END), m.mode_id`,
+        'FROM (VALUES (0), (1)) AS m (mode_id)',
+        'LEFT JOIN (',
+        `  ${byMode}`,
+        ') E ON E.mode_id = m.mode_id',
+        'GROUP BY m.mode_id',
+      ].join('\n'),
+    );
   }
 
-  statements.push(...Object.values(t).map(dropTemp));
+  // Drops name the temporary schema so they can never touch a permanent table of that name.
+  const dropTemp = (tables: string[]) =>
+    isPostgres
+      ? [`DROP TABLE IF EXISTS ${tables.map((table) => `pg_temp.${table}`).join(', ')}`]
+      : tables.map((table) => `DROP TABLE IF EXISTS temp.main.${table}`);
+  // PostgreSQL has no CREATE OR REPLACE TABLE: leftovers of an interrupted run go first.
+  if (isPostgres) statements.unshift(...dropTemp(created));
+  statements.push(...dropTemp(created));
   return { dialect: options.dialect, cohortId: id, statements, inclusionRules, expression: parsed };
 }
 

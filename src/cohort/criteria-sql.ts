@@ -297,6 +297,26 @@ export function windowedQuery(
   countColumn?: CountColumn,
 ): string {
   const query = criteriaQuery(correlated.Criteria, ctx, `${path}.Criteria`, countColumn);
+  return [
+    `SELECT P.person_id, P.event_id${countColumn ? `, A.${countColumn}` : ''}`,
+    `FROM ${eventTable} P`,
+    'JOIN (',
+    indent(query),
+    `) A ON ${windowClausesOf(correlated).join('\n  AND ')}`,
+  ].join('\n');
+}
+
+/** The criterion's events `A` in the windows of the index event `P` (for NOT EXISTS). */
+function windowedMatch(correlated: CorrelatedCriteria, ctx: CriteriaContext, path: string): string {
+  return [
+    'SELECT 1 FROM (',
+    indent(criteriaQuery(correlated.Criteria, ctx, `${path}.Criteria`)),
+    `) A WHERE ${windowClausesOf(correlated).join('\n  AND ')}`,
+  ].join('\n');
+}
+
+/** Join conditions between a correlated criterion's events `A` and the index event `P`. */
+function windowClausesOf(correlated: CorrelatedCriteria): string[] {
   const checkObservationPeriod = !correlated.IgnoreObservationPeriod;
   const clauses = ['A.person_id = P.person_id'];
   if (checkObservationPeriod)
@@ -314,13 +334,7 @@ export function windowedQuery(
     windowClauses(correlated.EndWindow, eventDate, checkObservationPeriod, clauses);
   }
   if (correlated.RestrictVisit) clauses.push('A.visit_occurrence_id = P.visit_occurrence_id');
-  return [
-    `SELECT P.person_id, P.event_id${countColumn ? `, A.${countColumn}` : ''}`,
-    `FROM ${eventTable} P`,
-    'JOIN (',
-    indent(query),
-    `) A ON ${clauses.join('\n  AND ')}`,
-  ].join('\n');
+  return clauses;
 }
 
 const OCCURRENCE_OPERATORS = { 0: '=', 1: '<=', 2: '>=' } as const;
@@ -332,6 +346,7 @@ function correlatedQuery(
   indexId: number,
   ctx: CriteriaContext,
   path: string,
+  uniqueEvents: boolean,
 ): string {
   const occurrence = correlated.Occurrence ?? { Type: 2 as const, Count: 1 };
   let countColumn: CountColumn | undefined;
@@ -344,6 +359,17 @@ function correlatedQuery(
         `unsupported Circe value ${path}.Occurrence.CountColumn = ${requested} (supported: ${Object.keys(COUNT_COLUMNS).join(', ')})`,
       );
   }
+  if (uniqueEvents && !countColumn && occurrence.Count === 0 && occurrence.Type !== 2)
+    // "Exactly 0" / "at most 0": an anti-join, not a count of left-joined matches. (An event
+    // listed twice, as in a criterion's own correlated criteria, must fail on either copy's
+    // matches, so that keeps the count.)
+    return [
+      `SELECT ${indexId} AS index_id, P.person_id, P.event_id`,
+      `FROM ${eventTable} P`,
+      'WHERE NOT EXISTS (',
+      indent(windowedMatch(correlated, ctx, path)),
+      ')',
+    ].join('\n');
   const windowed = windowedQuery(correlated, eventTable, ctx, path, countColumn);
   const counted = countColumn ? `COUNT(DISTINCT cc.${countColumn})` : 'COUNT(cc.event_id)';
   const having = `HAVING ${counted} ${OCCURRENCE_OPERATORS[occurrence.Type]} ${occurrence.Count}`;
@@ -414,20 +440,37 @@ function demographicQuery(
   ].join('\n');
 }
 
+/** Whether the group's members are demographic criteria only (their rows repeat when `person` rows do). */
+function onlyDemographic(group: CriteriaGroup): boolean {
+  return (group.CriteriaList?.length ?? 0) === 0 && (group.DemographicCriteriaList?.length ?? 0) > 0;
+}
+
 /**
  * Circe criteria group (ALL / ANY / AT_LEAST n / AT_MOST n over its criteria,
  * demographic criteria and sub-groups): the `person_id, event_id` of `eventTable` that pass.
- * An empty group passes every event.
+ * An empty group passes every event. `uniqueEvents` says each `person_id, event_id` occurs
+ * once in `eventTable` (true of the primary and qualified events), which lets the group
+ * count its members' rows without joining back to the table.
  */
 export function groupQuery(
   group: CriteriaGroup,
   eventTable: string,
   ctx: CriteriaContext,
   path: string,
+  uniqueEvents = false,
 ): string {
   const members: string[] = [];
   (group.CriteriaList ?? []).forEach((correlated, i) => {
-    members.push(correlatedQuery(correlated, eventTable, members.length, ctx, `${path}.CriteriaList[${i}]`));
+    members.push(
+      correlatedQuery(
+        correlated,
+        eventTable,
+        members.length,
+        ctx,
+        `${path}.CriteriaList[${i}]`,
+        uniqueEvents,
+      ),
+    );
   });
   (group.DemographicCriteriaList ?? []).forEach((demographic, i) => {
     members.push(
@@ -439,7 +482,7 @@ export function groupQuery(
       [
         `SELECT ${members.length} AS index_id, G.person_id, G.event_id`,
         'FROM (',
-        indent(groupQuery(sub, eventTable, ctx, `${path}.Groups[${i}]`)),
+        indent(groupQuery(sub, eventTable, ctx, `${path}.Groups[${i}]`, uniqueEvents)),
         ') G',
       ].join('\n'),
     );
@@ -466,6 +509,28 @@ export function groupQuery(
       break;
     }
   }
+  const oneRowPasses = type === 'ALL' || type === 'ANY' || (type === 'AT_LEAST' && group.Count === 1);
+  if (uniqueEvents && members.length === 1 && oneRowPasses && !onlyDemographic(group))
+    // A lone correlated criterion or sub-group yields each passing event once: it is the group.
+    return [
+      `-- criteria group ${type} (${path}), one member`,
+      'SELECT CQ.person_id, CQ.event_id',
+      'FROM (',
+      indent(members[0]!),
+      ') CQ',
+    ].join('\n');
+  if (join === 'JOIN' && uniqueEvents)
+    // Every member row is an event of the table, and each event is there once: the counts
+    // need no join back to it.
+    return [
+      `-- criteria group ${type} (${path})`,
+      'SELECT CQ.person_id, CQ.event_id',
+      'FROM (',
+      indent(members.join('\nUNION ALL\n')),
+      ') CQ',
+      'GROUP BY CQ.person_id, CQ.event_id',
+      `HAVING COUNT(CQ.index_id) ${having}`,
+    ].join('\n');
   return [
     `-- criteria group ${type} (${path})`,
     'SELECT E.person_id, E.event_id',

@@ -60,18 +60,24 @@ export async function readCohortSummary(
 ): Promise<CohortGenerationSummary> {
   const results = quoteIdent(resultSchema);
   const id = compiled.cohortId;
-  const [size] = await runner.all<{ row_count: unknown; person_count: unknown }>(
-    `SELECT COUNT(*) AS row_count, COUNT(DISTINCT subject_id) AS person_count FROM ${results}.cohort WHERE cohort_definition_id = ${id}`,
+  // One round trip: size, summary, per-rule stats and masks as tagged rows.
+  const rows = await runner.all<{ kind: string; a: unknown; b: unknown; c: unknown }>(
+    [
+      `SELECT 'size' AS kind, CAST(COUNT(*) AS BIGINT) AS a, CAST(COUNT(DISTINCT subject_id) AS BIGINT) AS b, CAST(NULL AS BIGINT) AS c FROM ${results}.cohort WHERE cohort_definition_id = ${id}`,
+      `UNION ALL SELECT 'summary', base_count, final_count, NULL FROM ${results}.cohort_summary_stats WHERE cohort_definition_id = ${id} AND mode_id = 1`,
+      `UNION ALL SELECT 'rule', CAST(rule_sequence AS BIGINT), person_count, gain_count FROM ${results}.cohort_inclusion_stats WHERE cohort_definition_id = ${id} AND mode_id = 1`,
+      `UNION ALL SELECT 'mask', inclusion_rule_mask, person_count, NULL FROM ${results}.cohort_inclusion_result WHERE cohort_definition_id = ${id} AND mode_id = 1`,
+    ].join('\n'),
   );
-  const [summary] = await runner.all<{ base_count: unknown; final_count: unknown }>(
-    `SELECT base_count, final_count FROM ${results}.cohort_summary_stats WHERE cohort_definition_id = ${id} AND mode_id = 1`,
-  );
-  const stats = await runner.all<{ rule_sequence: unknown; person_count: unknown; gain_count: unknown }>(
-    `SELECT rule_sequence, person_count, gain_count FROM ${results}.cohort_inclusion_stats WHERE cohort_definition_id = ${id} AND mode_id = 1 ORDER BY rule_sequence`,
-  );
-  const masks = await runner.all<{ inclusion_rule_mask: unknown; person_count: unknown }>(
-    `SELECT inclusion_rule_mask, person_count FROM ${results}.cohort_inclusion_result WHERE cohort_definition_id = ${id} AND mode_id = 1`,
-  );
+  const size = rows.find((r) => r.kind === 'size');
+  const summaryRow = rows.find((r) => r.kind === 'summary');
+  const summary = summaryRow && { base_count: summaryRow.a, final_count: summaryRow.b };
+  const stats = rows
+    .filter((r) => r.kind === 'rule')
+    .map((r) => ({ rule_sequence: r.a, person_count: r.b, gain_count: r.c }));
+  const masks = rows
+    .filter((r) => r.kind === 'mask')
+    .map((r) => ({ inclusion_rule_mask: r.a, person_count: r.b }));
   const byRule = new Map(stats.map((s) => [toNumber(s.rule_sequence), s]));
   const inclusionRules = compiled.inclusionRules.map((rule) => {
     // Rules 0..i all passed: the mask has its low i+1 bits set.
@@ -90,8 +96,8 @@ export async function readCohortSummary(
   });
   return {
     cohortId: id,
-    rowCount: toNumber(size?.row_count),
-    personCount: toNumber(size?.person_count),
+    rowCount: toNumber(size?.a),
+    personCount: toNumber(size?.b),
     baseCount: toNumber(summary?.base_count),
     finalCount: toNumber(summary?.final_count),
     inclusionRules,
