@@ -77,6 +77,11 @@ export const applicationContentSchema = z.strictObject({
   /** The cohort as OHDSI Circe JSON (what ATLAS and the cohort builder export). */
   cohort: z.record(z.string(), z.unknown()),
   variables: variableSelectionSchema,
+  /**
+   * The applicant's own settled feasibility query whose counts the reviewers see; its
+   * definition's hash must equal the cohort's. Null (or absent) links none.
+   */
+  feasibilityQueryId: z.uuid().nullable().optional(),
   period: z.strictObject({ start: isoDate, end: isoDate }),
   analysisMode: z.enum(ANALYSIS_MODES),
   irb: irbApprovalSchema,

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HUB_DIALECTS, startTestHub, type TestHub } from '../../../test/support/hub.ts';
+import { buildCohort } from '../../cohort/builder.ts';
 import {
   type ApplicationDraft,
   cohortHash,
@@ -9,10 +10,13 @@ import {
   type VoteInput,
 } from '../../protocol/access.ts';
 import { ItdaError } from '../../protocol/errors.ts';
+import type { FeasibilityCount, FeasibilityRuleAttrition } from '../../protocol/feasibility.ts';
 import { generateSigningKeyPair, verifyValue } from '../../protocol/signing.ts';
 import { listAudit, verifyAuditLog } from '../audit/service.ts';
 import { createUser } from '../auth/service.ts';
 import { createDataset } from '../catalog/service.ts';
+import { getFeasibilityQuery, submitFeasibilityQuery } from '../feasibility/service.ts';
+import { recordTaskResult } from '../jobs/service.ts';
 import { insertSite } from '../sites/store.ts';
 import {
   type AccessUser,
@@ -22,6 +26,7 @@ import {
   createApplication,
   downloadAttachment,
   getApplication,
+  getApplicationFeasibility,
   getReview,
   listSiteReviews,
   resubmitApplication,
@@ -51,7 +56,12 @@ describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
   let applicant: AccessUser;
   let outsider: AccessUser;
   let admin: AccessUser;
-  const drb: Record<'site-a' | 'site-b', AccessUser[]> = { 'site-a': [], 'site-b': [] };
+  // site-c is requested by no application: its DRB is an outsider to them all.
+  const drb: Record<'site-a' | 'site-b' | 'site-c', AccessUser[]> = {
+    'site-a': [],
+    'site-b': [],
+    'site-c': [],
+  };
 
   beforeAll(async () => {
     hub = await startTestHub(dialect);
@@ -62,7 +72,7 @@ describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
     applicant = await user('pi@test', ['researcher']);
     outsider = await user('other@test', ['researcher']);
     admin = await user('admin@test', ['admin']);
-    for (const siteId of ['site-a', 'site-b'] as const) {
+    for (const siteId of ['site-a', 'site-b', 'site-c'] as const) {
       await insertSite(ctx.db, {
         id: siteId,
         name: siteId,
@@ -425,5 +435,169 @@ describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
     );
     const audited = await listAudit(ctx, { targetType: 'application', targetId: app.id, limit: 100 });
     expect(audited.filter((e) => e.action === 'attachment.download')).toHaveLength(1);
+  });
+
+  describe('linked feasibility query', () => {
+    const diabetes = (minAge: number) =>
+      buildCohort({
+        entry: [{ domain: 'condition', conceptIds: [201826] }],
+        age: { min: minAge },
+      }) as Record<string, unknown>;
+    type SiteAnswer = { final: FeasibilityCount; rules?: FeasibilityRuleAttrition[] };
+
+    /** A query of `owner` that the test's sites answer (or leave running), settled when answered. */
+    async function feasibility(
+      owner: AccessUser,
+      definition: Record<string, unknown>,
+      answers?: Record<string, SiteAnswer>,
+    ) {
+      const ctx = hub!.ctx;
+      const query = await submitFeasibilityQuery(ctx, owner, {
+        definition,
+        siteIds: ['site-a', 'site-b'],
+        timeoutSeconds: 600,
+      });
+      if (!answers) return query;
+      const tasks = await ctx.db
+        .selectFrom('feasibility_site')
+        .select(['site_id', 'task_id'])
+        .where('query_id', '=', query.id)
+        .execute();
+      for (const { site_id, task_id } of tasks) {
+        const given = answers[site_id]!;
+        await recordTaskResult(ctx, site_id, task_id!, {
+          outcome: 'done',
+          result: {
+            queryId: query.id,
+            baseCount: given.rules?.[0]?.personCount ?? given.final,
+            finalCount: given.final,
+            inclusionRules: given.rules ?? [],
+            disclosure: { minCellCount: 10, rounding: 10 },
+            computedAt: new Date().toISOString(),
+            elapsedMs: 3,
+          },
+        });
+      }
+      return getFeasibilityQuery(ctx, owner, query.id, 10);
+    }
+
+    let settled: Awaited<ReturnType<typeof feasibility>>;
+
+    beforeAll(async () => {
+      if (!hub) return;
+      settled = await feasibility(applicant, diabetes(18), {
+        'site-a': {
+          final: 120,
+          rules: [{ ruleSequence: 0, name: 'age ≥ 18', personCount: 130, remainingCount: 120 }],
+        },
+        'site-b': {
+          final: '<10',
+          rules: [{ ruleSequence: 0, name: 'age ≥ 18', personCount: 20, remainingCount: '<10' }],
+        },
+      });
+    });
+
+    it('links only the applicant’s own settled, unrefused query of the same cohort', async (t) => {
+      if (!hub) return t.skip();
+      const ctx = hub.ctx;
+      expect(settled.status).toBe('complete');
+      const cohort = diabetes(18);
+      const refusal = async (queryId: string, overrides: ApplicationDraft = { cohort }) => {
+        const error = await createApplication(
+          ctx,
+          applicant,
+          draft({ ...overrides, feasibilityQueryId: queryId }),
+        ).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ItdaError);
+        expect((error as ItdaError).code).toBe('validation_failed');
+        expect((error as ItdaError).details?.issues).toEqual([
+          expect.objectContaining({ where: 'body/feasibilityQueryId' }),
+        ]);
+        return (error as ItdaError).message;
+      };
+      const othersQuery = await feasibility(outsider, cohort, {
+        'site-a': { final: 50 },
+        'site-b': { final: 40 },
+      });
+      expect(othersQuery.status).toBe('complete');
+      expect(await refusal(othersQuery.id)).toMatch(/has no feasibility query/);
+      const running = await feasibility(applicant, diabetes(30));
+      expect(await refusal(running.id, { cohort: diabetes(30) })).toMatch(/still running/);
+      // "<10" at site-b, then 0 with another definition: the differencing defence refuses it.
+      const refused = await feasibility(applicant, diabetes(19), {
+        'site-a': { final: 120 },
+        'site-b': { final: 0 },
+      });
+      expect(refused.status).toBe('refused');
+      expect(await refusal(refused.id, { cohort: diabetes(19) })).toMatch(/refused \(differencing\)/);
+      expect(await refusal(settled.id, { cohort: diabetes(40) })).toMatch(/is not feasibility query/);
+      expect(await refusal('00000000-0000-4000-8000-000000000001')).toMatch(/has no feasibility query/);
+
+      // Without a cohort the application takes the query's definition.
+      const taken = await createApplication(
+        ctx,
+        applicant,
+        draft({ cohort: {}, feasibilityQueryId: settled.id }),
+      );
+      expect(taken.content.cohort).toEqual(cohort);
+      expect(taken.cohortHash).toBe(cohortHash(cohort));
+      // A linked application's cohort cannot drift from the query's definition; unlinking frees it.
+      expect(await code(updateDraft(ctx, applicant, taken.id, { cohort: diabetes(40) }))).toBe(
+        'validation_failed',
+      );
+      const unlinked = await updateDraft(ctx, applicant, taken.id, {
+        cohort: diabetes(40),
+        feasibilityQueryId: null,
+      });
+      expect(unlinked.cohortHash).toBe(cohortHash(diabetes(40)));
+      const relinked = await updateDraft(ctx, applicant, taken.id, {
+        cohort: {},
+        feasibilityQueryId: settled.id,
+      });
+      expect(relinked.cohortHash).toBe(cohortHash(cohort));
+      const edits = await listAudit(ctx, { targetType: 'application', targetId: taken.id, limit: 10 });
+      expect(edits.at(-1)?.details).toMatchObject({ fields: ['cohort', 'feasibilityQueryId'] });
+    });
+
+    it('shows reviewers the counts as the sites disclosed them; outsiders learn nothing', async (t) => {
+      if (!hub) return t.skip();
+      const ctx = hub.ctx;
+      const app = await createApplication(
+        ctx,
+        applicant,
+        draft({ feasibilityQueryId: settled.id, cohort: {} }),
+      );
+      // Before submission the DRBs have nothing to review.
+      expect(await code(getApplicationFeasibility(ctx, drb['site-a'][0]!, app.id))).toBe('not_found');
+      const irb = await uploadAttachment(ctx, applicant, app.id, {
+        kind: 'irb_approval',
+        fileName: 'irb.pdf',
+        contentType: 'application/pdf',
+        bytes: PDF,
+      });
+      await updateDraft(ctx, applicant, app.id, { irb: { ...draft().irb!, documentAttachmentId: irb.id } });
+      await submitApplication(ctx, applicant, app.id);
+
+      const owners = await getFeasibilityQuery(ctx, applicant, settled.id);
+      for (const reader of [drb['site-a'][1]!, drb['site-b'][4]!, admin, applicant]) {
+        const shown = await getApplicationFeasibility(ctx, reader, app.id);
+        expect(shown).toEqual(owners);
+      }
+      // A site-a reviewer sees every site's disclosed counts and attrition, "<10" as such.
+      const seen = await getApplicationFeasibility(ctx, drb['site-a'][0]!, app.id);
+      expect(seen.sites.map((s) => [s.siteId, s.answer?.finalCount])).toEqual([
+        ['site-a', 120],
+        ['site-b', '<10'],
+      ]);
+      expect(seen.sites.map((s) => s.answer?.inclusionRules[0]?.remainingCount)).toEqual([120, '<10']);
+      expect(seen.total?.display).toBe('≥ 121');
+
+      for (const stranger of [drb['site-c'][0]!, outsider])
+        expect(await code(getApplicationFeasibility(ctx, stranger, app.id))).toBe('not_found');
+      // The feasibility API itself still shows a query to its owner only.
+      expect(await code(getFeasibilityQuery(ctx, drb['site-a'][0]!, settled.id))).toBe('not_found');
+      const unlinked = await submitted();
+      expect(await code(getApplicationFeasibility(ctx, drb['site-a'][0]!, unlinked.id))).toBe('not_found');
+    });
   });
 });

@@ -19,6 +19,7 @@ import {
   voteInputSchema,
 } from '../../protocol/access.ts';
 import { ItdaError } from '../../protocol/errors.ts';
+import { feasibilityQueryViewSchema } from '../../protocol/feasibility.ts';
 import { siteIdSchema } from '../../protocol/wire.ts';
 import type { HubContext } from '../context.ts';
 import { taskViewSchema } from '../jobs/routes.ts';
@@ -31,6 +32,7 @@ import {
   createApplication,
   downloadAttachment,
   getApplication,
+  getApplicationFeasibility,
   getDrb,
   getPermit,
   getReview,
@@ -107,6 +109,17 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
       response: { 200: applicationViewSchema },
     },
     handler: (request) => getApplication(ctx, request.user!, request.params.id),
+  });
+
+  r.get('/api/applications/:id/feasibility', {
+    config: { access: applicationReader },
+    schema: {
+      tags: ['access'],
+      summary: "The linked feasibility query's per-site counts and attrition, as the sites disclosed them",
+      params: idParams,
+      response: { 200: feasibilityQueryViewSchema },
+    },
+    handler: (request) => getApplicationFeasibility(ctx, request.user!, request.params.id),
   });
 
   r.get('/api/applications/:id/history', {

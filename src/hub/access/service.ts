@@ -31,10 +31,12 @@ import {
 } from '../../protocol/access.ts';
 import { checkDuoCompatibility, worstDuoStatus } from '../../protocol/duo.ts';
 import { ItdaError } from '../../protocol/errors.ts';
+import type { FeasibilityQueryView } from '../../protocol/feasibility.ts';
 import { signValue } from '../../protocol/signing.ts';
 import { audit } from '../audit/service.ts';
 import type { HubContext } from '../context.ts';
 import type { HubDatabase } from '../db/schema.ts';
+import { feasibilityQueryFacts, readFeasibilityQuery } from '../feasibility/service.ts';
 import { enqueueTask, type TaskView } from '../jobs/service.ts';
 import { notifyApplicationChange, notifyPermit } from '../notifications/events.ts';
 import { findSite } from '../sites/store.ts';
@@ -195,8 +197,10 @@ export async function createApplication(
   user: AccessUser,
   input: ApplicationDraft,
 ): Promise<ApplicationView> {
-  const draft = applicationDraftSchema.parse(input);
+  const parsed = applicationDraftSchema.parse(input);
+  await settleLinkedQuery(ctx, parsed.feasibilityQueryId);
   const row = await ctx.db.transaction().execute(async (trx) => {
+    const draft = await checkFeasibilityLink(trx, user.id, parsed);
     const created = await insertApplication(trx, {
       id: randomUUID(),
       applicantId: user.id,
@@ -221,6 +225,7 @@ export async function updateDraft(
   patch: ApplicationDraft,
 ): Promise<ApplicationView> {
   const changes = applicationDraftSchema.parse(patch);
+  await settleLinkedQuery(ctx, changes.feasibilityQueryId);
   const row = await ctx.db.transaction().execute(async (trx) => {
     const { current } = await lockFor(
       ctx,
@@ -234,7 +239,11 @@ export async function updateDraft(
       throw new ItdaError('conflict', `an application that is ${current.state} cannot be edited`, {
         state: current.state,
       });
-    const content = { ...draftOf(current), ...changes };
+    const merged = { ...draftOf(current), ...changes };
+    const content = await checkFeasibilityLink(trx, current.applicant_id, merged);
+    const fields = Object.keys(changes);
+    // The cohort taken from the linked query is an edit of the cohort too.
+    if (content.cohort !== merged.cohort) fields.push('cohort');
     const updated = await updateApplication(trx, id, {
       content,
       cohortHash: content.cohort ? cohortHash(content.cohort) : null,
@@ -246,13 +255,73 @@ export async function updateDraft(
         action: 'application.edit',
         targetType: 'application',
         targetId: id,
-        details: { fields: Object.keys(changes).sort() },
+        details: { fields: [...new Set(fields)].sort() },
       },
       trx,
     );
     return updated;
   });
   return viewApplication(ctx, user, row);
+}
+
+/** Refuses a link naming the field, so autosave holds the link back and saves the rest. */
+function refuseLink(message: string): never {
+  throw new ItdaError('validation_failed', `feasibilityQueryId: ${message}`, {
+    issues: [{ where: 'body/feasibilityQueryId', message }],
+  });
+}
+
+const hasCohort = (draft: ApplicationDraft) => !!draft.cohort && Object.keys(draft.cohort).length > 0;
+
+/** A query whose time ran out settles when someone looks; look before the checks' transaction does. */
+async function settleLinkedQuery(ctx: HubContext, queryId: string | null | undefined): Promise<void> {
+  if (queryId) await readFeasibilityQuery(ctx, queryId);
+}
+
+/**
+ * The linked feasibility query (README "Feasibility counts"): the applicant's own, settled
+ * and not refused by the differencing defence, its definition's SHA-256 the cohort's. An
+ * application without a cohort yet takes the query's definition as its cohort.
+ */
+async function checkFeasibilityLink<D extends ApplicationDraft>(
+  db: Db,
+  applicantId: string,
+  draft: D,
+): Promise<D> {
+  const queryId = draft.feasibilityQueryId;
+  if (!queryId) return draft;
+  const query = await feasibilityQueryFacts(db, queryId);
+  // Another user's query is as unknown here as on the feasibility routes.
+  if (query?.ownerId !== applicantId) refuseLink(`the applicant has no feasibility query ${queryId}`);
+  if (query.status === 'running')
+    refuseLink(`feasibility query ${queryId} is still running; link it once it has settled`);
+  if (query.status === 'refused')
+    refuseLink(`feasibility query ${queryId} was refused (differencing) and has no counts to show`);
+  if (!hasCohort(draft)) return { ...draft, cohort: query.definition };
+  const hash = cohortHash(draft.cohort);
+  if (hash !== query.definitionHash)
+    refuseLink(
+      `the cohort (SHA-256 ${hash}) is not feasibility query ${queryId}'s definition (${query.definitionHash}); link a query of this cohort, or clear the cohort to take the query's`,
+    );
+  return draft;
+}
+
+/**
+ * The linked feasibility query's per-site counts and attrition, exactly as the sites
+ * disclosed them to the applicant, for whoever may read the application (its reviewers
+ * once submitted). Nothing is computed anew.
+ */
+export async function getApplicationFeasibility(
+  ctx: HubContext,
+  user: AccessUser,
+  id: string,
+): Promise<FeasibilityQueryView> {
+  const { row } = await loadReadable(ctx, user, id);
+  const queryId = draftOf(row).feasibilityQueryId;
+  const query = queryId ? await readFeasibilityQuery(ctx, queryId) : undefined;
+  if (!query || query.ownerId !== row.applicant_id)
+    throw new ItdaError('not_found', `application ${id} links no feasibility query`);
+  return query.view;
 }
 
 /** Completeness rules beyond the schema, checked at submission. */
@@ -291,6 +360,7 @@ async function checkSubmittable(row: ApplicationRow, trx: Db): Promise<Applicati
     const message = error instanceof Error ? error.message : String(error);
     fail(`cohort: not a cohort definition this platform can run: ${message}`);
   }
+  await checkFeasibilityLink(trx, row.applicant_id, content);
   if (content.review.mode === 'joint') {
     if (content.siteIds.length < 2) fail('review: joint review needs at least two sites');
     if (!content.review.leadSiteId || !content.siteIds.includes(content.review.leadSiteId))

@@ -464,6 +464,48 @@ async function ownQuery(ctx: HubContext, user: FeasibilityUser, id: string): Pro
 }
 
 /**
+ * A query for another hub module that has already decided who may see it (the access
+ * workflow shows an application's linked query to its reviewers): settled if due, then
+ * presented exactly as its owner sees it, with the owner and the definition's hash.
+ * Not reachable over the feasibility routes, which keep the owner rule.
+ */
+export async function readFeasibilityQuery(
+  ctx: HubContext,
+  id: string,
+): Promise<{ ownerId: string; definitionHash: string; view: FeasibilityQueryView } | undefined> {
+  const row = await findQuery(ctx.db, id);
+  if (!row) return undefined;
+  const { query, sites } = await evaluate(ctx, row);
+  return { ownerId: query.user_id, definitionHash: query.definition_hash, view: present(query, sites) };
+}
+
+/**
+ * What another module checks before it refers to a query, read without settling it, so
+ * it is safe inside that module's transaction (settle first with `readFeasibilityQuery`).
+ */
+export async function feasibilityQueryFacts(
+  db: Kysely<HubDatabase>,
+  id: string,
+): Promise<
+  | {
+      ownerId: string;
+      status: FeasibilityQueryRow['status'];
+      definitionHash: string;
+      definition: Record<string, unknown>;
+    }
+  | undefined
+> {
+  const row = await findQuery(db, id);
+  if (!row) return undefined;
+  return {
+    ownerId: row.user_id,
+    status: row.status,
+    definitionHash: row.definition_hash,
+    definition: row.definition,
+  };
+}
+
+/**
  * One query with per-site status, counts as they left each site and totals; waits up to
  * `waitSeconds` for it to settle.
  */
