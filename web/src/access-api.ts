@@ -148,8 +148,11 @@ export const accessApi = {
       if (value !== undefined && value !== '') params.set(key, String(value));
     return request<{ entries: AuditEntry[] }>('GET', `/api/audit?${params}`);
   },
-  /** The signed-in user's feasibility queries, whose cohort an application may take over. */
+  /** The signed-in user's feasibility queries, one of which an application may link (and take its cohort). */
   feasibilityQueries: () => request<FeasibilityQueryList>('GET', FEASIBILITY_PATHS.queries),
   feasibilityQuery: (id: string) => request<FeasibilityQueryView>('GET', feasibilityQueryPath(id)),
+  /** The feasibility query an application links, as its reviewers see it. */
+  applicationFeasibility: (id: string) =>
+    request<FeasibilityQueryView>('GET', `/api/applications/${enc(id)}/feasibility`),
   verifyAudit: () => request<ChainVerdict>('POST', '/api/audit/verify'),
 };

@@ -24,6 +24,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import type { ApplicationDraft } from '../../../src/protocol/access.ts';
+import { canonicalJson } from '../../../src/protocol/canonical-json.ts';
 import { ANALYSIS_MODES } from '../../../src/protocol/permit.ts';
 import { type ApplicationView, type AttachmentKind, accessApi } from '../access-api.ts';
 import { api, catalogApi, type User } from '../api.ts';
@@ -540,46 +541,75 @@ function CohortFields({ draft, edit, editable }: FieldsProps & { editable: boole
   const { t } = useI18n();
   const [text, setText] = useState(draft.cohort ? JSON.stringify(draft.cohort, null, 2) : '');
   const [invalid, setInvalid] = useState(false);
+  // The linked query's definition (the hub keeps the cohort equal to it while linked).
+  const [linkedDefinition, setLinkedDefinition] = useState(
+    draft.feasibilityQueryId && draft.cohort ? canonicalJson(draft.cohort) : null,
+  );
   const history = useQuery({
     queryKey: ['feasibility-history'],
     queryFn: accessApi.feasibilityQueries,
-    enabled: editable,
+    enabled: editable || Boolean(draft.feasibilityQueryId),
   });
+  const linkable = (history.data?.queries ?? []).filter(
+    (q) => q.status === 'complete' || q.id === draft.feasibilityQueryId,
+  );
+  const linked = (history.data?.queries ?? []).find((q) => q.id === draft.feasibilityQueryId);
+  const queryLabel = (q: { id: string; name: string | null; createdAt: string }) =>
+    `${q.name ?? q.id.slice(0, 8)} · ${new Date(q.createdAt).toLocaleString()}`;
   const takeText = (value: string) => {
     setText(value);
     try {
       const parsed: unknown = JSON.parse(value);
       const ok = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
       setInvalid(!ok);
-      if (ok) edit('cohort', parsed as Record<string, unknown>);
+      if (!ok) return;
+      edit('cohort', parsed as Record<string, unknown>);
+      // A cohort edited away from the linked query's definition no longer matches its counts.
+      if (linkedDefinition !== null && canonicalJson(parsed) !== linkedDefinition) {
+        setLinkedDefinition(null);
+        edit('feasibilityQueryId', null);
+      }
     } catch {
       setInvalid(value.trim() !== '');
     }
+  };
+  const link = async (id: string) => {
+    if (!id) {
+      setLinkedDefinition(null);
+      edit('feasibilityQueryId', null);
+      return;
+    }
+    const query = await accessApi.feasibilityQuery(id);
+    setLinkedDefinition(canonicalJson(query.definition));
+    setText(JSON.stringify(query.definition, null, 2));
+    setInvalid(false);
+    edit('cohort', query.definition);
+    edit('feasibilityQueryId', id);
   };
   return (
     <Card withBorder>
       <Title order={4} mb="sm">
         {t('appCohort')}
       </Title>
-      {editable && (history.data?.queries.length ?? 0) > 0 && (
+      {editable && linkable.length > 0 && (
         <NativeSelect
           mb="sm"
-          label={t('appCohortFromFeasibility')}
-          value=""
+          label={t('appFeasibilityLink')}
+          description={t('appFeasibilityLinkHint')}
+          value={draft.feasibilityQueryId ?? ''}
           data={[
-            { value: '', label: '—' },
-            ...history.data!.queries.map((q) => ({
-              value: q.id,
-              label: `${q.name ?? q.id.slice(0, 8)} · ${new Date(q.createdAt).toLocaleString()}`,
-            })),
+            { value: '', label: t('appFeasibilityNone') },
+            ...linkable.map((q) => ({ value: q.id, label: queryLabel(q) })),
           ]}
-          onChange={async (e) => {
-            const id = e.currentTarget.value;
-            if (!id) return;
-            const query = await accessApi.feasibilityQuery(id);
-            takeText(JSON.stringify(query.definition, null, 2));
-          }}
+          onChange={(e) => void link(e.currentTarget.value)}
         />
+      )}
+      {!editable && draft.feasibilityQueryId && (
+        <Text size="sm" mb="sm" data-testid="application-feasibility-link">
+          {t('appFeasibilityLinked', {
+            name: linked ? queryLabel(linked) : draft.feasibilityQueryId.slice(0, 8),
+          })}
+        </Text>
       )}
       <JsonInput
         label={t('appCohortJson')}

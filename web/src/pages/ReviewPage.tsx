@@ -22,6 +22,7 @@ import { type ApplicationView, accessApi, type ReviewDetail } from '../access-ap
 import type { User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
 import { AttachmentTable } from '../components/AttachmentTable.tsx';
+import { FeasibilityResults } from '../components/FeasibilityResults.tsx';
 import { StateBadge } from '../components/StateBadge.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { DuoBadge } from './ReviewsPage.tsx';
@@ -59,6 +60,7 @@ export function ReviewPage({ id, user }: { id: string; user: User }) {
         </Group>
       </Group>
       <ApplicationSummary application={r.application} />
+      <FeasibilityCard application={r.application} />
       <DuoCard review={r} />
       <VotesCard review={r} names={names} />
       {isMember && <ReviewActions review={r} userId={user.id} />}
@@ -140,6 +142,42 @@ function ApplicationSummary({ application }: { application: ApplicationView }) {
         </Spoiler>
         <AttachmentTable applicationId={application.id} attachments={application.attachments} />
       </Stack>
+    </Card>
+  );
+}
+
+/** The linked feasibility query's per-site counts and attrition, as the sites released them. */
+function FeasibilityCard({ application }: { application: ApplicationView }) {
+  const { t } = useI18n();
+  const linked = Boolean(application.content.feasibilityQueryId);
+  const counts = useQuery({
+    queryKey: ['application-feasibility', application.id],
+    queryFn: () => accessApi.applicationFeasibility(application.id),
+    enabled: linked,
+  });
+  return (
+    <Card withBorder data-testid="review-feasibility">
+      <Title order={4} mb="sm">
+        {t('revFeasibility')}
+      </Title>
+      {!linked ? (
+        <Text size="sm" c="dimmed">
+          {t('revFeasibilityNone')}
+        </Text>
+      ) : counts.isPending ? (
+        <Loader size="sm" aria-label={t('loading')} />
+      ) : counts.isError ? (
+        <Alert color="red" title={t('loadFailed')}>
+          {counts.error.message}
+        </Alert>
+      ) : (
+        <Stack gap="xs">
+          <FeasibilityResults view={counts.data} />
+          <Text size="xs" c="dimmed">
+            {t('revFeasibilityNote')}
+          </Text>
+        </Stack>
+      )}
     </Card>
   );
 }
