@@ -89,32 +89,83 @@ async function newestChange(target: string): Promise<number> {
   return Math.max(stat.mtimeMs, ...times);
 }
 
-/** Builds web/dist with Vite when it is missing or older than a source it is built from. */
-export async function ensureWebBuilt(): Promise<void> {
-  const index = path.join(REPO_ROOT, 'web', 'dist', 'index.html');
-  const built = await fs.stat(index).then(
+const WEB_DIR = path.join(REPO_ROOT, 'web');
+const WEB_DIST = path.join(WEB_DIR, 'dist');
+
+/** When web/dist was built, or undefined when it needs building (missing, or older than a source). */
+async function freshWebBuild(): Promise<number | undefined> {
+  const built = await fs.stat(path.join(WEB_DIST, 'index.html')).then(
     (s) => s.mtimeMs,
     () => undefined,
   );
-  if (built !== undefined) {
-    const sources = await Promise.all(WEB_SOURCES.map((p) => newestChange(path.join(REPO_ROOT, p))));
-    if (Math.max(...sources) <= built) return;
+  if (built === undefined) return undefined;
+  const sources = await Promise.all(WEB_SOURCES.map((p) => newestChange(path.join(REPO_ROOT, p))));
+  return Math.max(...sources) <= built ? built : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  process.stderr.write(
-    built === undefined
-      ? 'Building the web app (first start only)…\n'
-      : 'Rebuilding the web app (its sources changed)…\n',
-  );
-  const vite = path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
-      cwd: path.join(REPO_ROOT, 'web'),
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new ItdaError('internal', `web build failed (exit ${code})`)),
+}
+
+/** Runs `fn` holding web/.build.lock, so processes starting together build the web app once. */
+async function withWebBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(WEB_DIR, '.build.lock');
+  for (;;) {
+    try {
+      await fs.writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(await fs.readFile(lock, 'utf8').catch(() => ''));
+      // A lock left by a process that died is taken over.
+      if (holder > 0 && !processAlive(holder)) await fs.rm(lock, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(lock, { force: true });
+  }
+}
+
+/**
+ * Builds web/dist with Vite when it is missing or older than a source it is built from.
+ * The build goes to a folder of its own and is swapped in by renames, so a hub serving
+ * the old build never sees a half-written one.
+ */
+export async function ensureWebBuilt(): Promise<void> {
+  if ((await freshWebBuild()) !== undefined) return;
+  await withWebBuildLock(async () => {
+    if ((await freshWebBuild()) !== undefined) return; // another process built it meanwhile
+    const first = !(await fs.stat(WEB_DIST).catch(() => undefined));
+    process.stderr.write(
+      first
+        ? 'Building the web app (first start only)…\n'
+        : 'Rebuilding the web app (its sources changed)…\n',
     );
+    const outDir = path.join(WEB_DIR, `.dist-${process.pid}`);
+    const vite = path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [vite, 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'],
+        { cwd: WEB_DIR, stdio: ['ignore', 'inherit', 'inherit'] },
+      );
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new ItdaError('internal', `web build failed (exit ${code})`)),
+      );
+    });
+    const old = path.join(WEB_DIR, `.dist-old-${process.pid}`);
+    await fs.rename(WEB_DIST, old).catch(() => {});
+    await fs.rename(outDir, WEB_DIST);
+    await fs.rm(old, { recursive: true, force: true });
   });
 }
 
