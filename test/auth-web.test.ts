@@ -1,55 +1,21 @@
 /**
  * The account pages in a real browser: an admin gives a user a site role and adds an
  * organisation; a researcher creates an API key (shown once), uses it, and revokes it.
- * The web app is built into a folder of its own so a stale web/dist cannot hide a change.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWebBuilt } from '../src/cli/demo.ts';
 import type { PublicUser } from '../src/hub/auth/service.ts';
-import { withPage } from './support/browser.ts';
-import { startTestHub, type TestHub, tempDir } from './support/hub.ts';
+import { signInThroughUi, withPage } from './support/browser.ts';
+import { startTestHub, type TestHub } from './support/hub.ts';
 import { signIn } from './support/session.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-
-async function buildWeb(outDir: string): Promise<void> {
-  const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [vite, 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'],
-      {
-        cwd: path.join(ROOT, 'web'),
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    );
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`web build failed (exit ${code})`)),
-    );
-  });
-}
-
-async function signInThroughUi(page: Page, email: string): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('이메일').fill(email);
-  await page.getByLabel('비밀번호').fill('itda-demo');
-  await page.getByRole('button', { name: '로그인' }).click();
-  await page.waitForURL((url) => url.pathname === '/');
-}
-
 describe('account pages', () => {
-  let webDist: string;
   let hub: TestHub;
   let url: string;
 
   beforeAll(async () => {
-    webDist = await tempDir('itda-web-dist-');
-    await buildWeb(webDist);
-    hub = (await startTestHub('pglite', { seedDemoAccounts: true, webDist }))!;
+    await ensureWebBuilt();
+    hub = (await startTestHub('pglite', { seedDemoAccounts: true }))!;
     await hub.ctx.db
       .insertInto('site')
       .values({
@@ -64,7 +30,6 @@ describe('account pages', () => {
   }, 240_000);
   afterAll(async () => {
     await hub?.dispose();
-    await fs.rm(webDist, { recursive: true, force: true });
   });
 
   it('lets an admin give a user a site role and add an organisation', async () => {

@@ -3,9 +3,7 @@
  * that reaches every site, counts come back per site as they left it ("<10", multiples
  * of 10), the differencing defence holds, and the queries land in the caller's history.
  */
-import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import type { BeaconIndividualsResponse } from '../src/hub/beacon/schema.ts';
 import { FEASIBILITY_PATHS, type FeasibilityQueryList } from '../src/protocol/feasibility.ts';
 import {
@@ -13,7 +11,7 @@ import {
   loadFeasibilityFixture,
   RARE_CONDITION,
 } from '../src/site/feasibility/test-fixture.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 import { signIn, type TestSession } from './support/session.ts';
 
 /** Persons per site (all women; "old" born 1940, "young" 1990, "rare" have the rare condition). */
@@ -25,8 +23,7 @@ const FIXTURES = {
 const FIRST_FIXTURE_PERSON = 800_000_000;
 
 describe('Beacon v2 endpoint on the demo network', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   let researcher: TestSession;
   let admin: TestSession;
 
@@ -34,16 +31,7 @@ describe('Beacon v2 endpoint on the demo network', () => {
     Object.fromEntries(body.response.resultSets.map((set) => [set.id, set.resultsCount]));
 
   beforeAll(async () => {
-    dir = await tempDir('itda-beacon-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      buildWeb: false,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      patients: 30,
-      hub: { siteOfflineAfterSeconds: 2 },
-    });
+    network = await startTestDemo('itda-beacon-', { patients: 30, hub: { siteOfflineAfterSeconds: 2 } });
     for (const [siteId, sizes] of Object.entries(FIXTURES))
       await loadFeasibilityFixture(network.sites.get(siteId)!.store, sizes, FIRST_FIXTURE_PERSON);
     // The hub's vocabulary copy names the filter concepts' domains.
@@ -70,8 +58,7 @@ describe('Beacon v2 endpoint on the demo network', () => {
     admin = await signIn(network.url, 'admin@itda.demo');
   }, 600_000);
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   it('says who it is and which filters it takes', async () => {

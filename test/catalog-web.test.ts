@@ -2,31 +2,17 @@
  * The catalog page in a real browser against the demo network: a Korean search finds a
  * seeded hospital dataset, its detail and history open, and a steward saves a new version.
  */
-import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import { withPage } from './support/browser.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 
 describe('catalog page', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   beforeAll(async () => {
-    dir = await tempDir('itda-catalog-web-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      buildWeb: true,
-      patients: 0,
-      // ITDA_WEB_DIST points the hub at another build of the web app, as it does for `itda hub`.
-      ...(process.env.ITDA_WEB_DIST ? { hub: { webDist: process.env.ITDA_WEB_DIST } } : {}),
-    });
+    network = await startTestDemo('itda-catalog-web-', { buildWeb: true });
   }, 240_000);
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   it('seeds one dataset per demo site and the hub vocabulary on first start', async () => {
@@ -116,7 +102,7 @@ describe('catalog page', () => {
       await expect.poll(() => page.getByTestId('catalog-total').textContent()).toBe('0 datasets');
       await page.getByTestId('picked-concept').getByRole('button').click();
       await expect.poll(() => page.getByTestId('catalog-total').textContent()).toBe('1 datasets');
-      await page.screenshot({ path: `${dir}/catalog.png`, fullPage: true });
+      await page.screenshot({ path: `${network.dir}/catalog.png`, fullPage: true });
       // The one 401 is the session check on the login page, before signing in.
       expect(consoleErrors.filter((e) => !/401/.test(e))).toEqual([]);
     });

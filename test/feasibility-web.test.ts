@@ -4,9 +4,7 @@
  * pasted as ATLAS JSON are counted at every site; per-site results, "<10", a stopped site
  * as not answering, the chart, attrition and the query history show on the page.
  */
-import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import { buildCohort } from '../src/cohort/builder.ts';
 import {
   COMMON_CONDITION,
@@ -14,7 +12,7 @@ import {
   rareCondition,
 } from '../src/site/feasibility/test-fixture.ts';
 import { withPage } from './support/browser.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 
 /** Persons per site (see test-fixture.ts): 65+ with the common condition, younger ones, the rare condition. */
 const FIXTURES = {
@@ -24,24 +22,14 @@ const FIXTURES = {
 } as const;
 
 describe('feasibility page', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   beforeAll(async () => {
-    dir = await tempDir('itda-feasibility-web-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      buildWeb: true,
-      patients: 30,
-    });
+    network = await startTestDemo('itda-feasibility-web-', { buildWeb: true, patients: 30 });
     for (const [siteId, sizes] of Object.entries(FIXTURES))
       await loadFeasibilityFixture(network.sites.get(siteId)!.store, sizes, 700_000_000);
   }, 600_000);
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   it('builds a cohort, counts it at every site and shows per-site results and history', async () => {
@@ -162,7 +150,7 @@ describe('feasibility page', () => {
           .toBe('실현 가능성 조회');
         expect(await siteRows.first().textContent()).toContain('응답함');
         expect(await siteRows.nth(2).textContent()).toContain('응답 없음');
-        await page.screenshot({ path: `${dir}/feasibility.png`, fullPage: true });
+        await page.screenshot({ path: `${network.dir}/feasibility.png`, fullPage: true });
         expect(consoleErrors.slice(errorsBefore)).toEqual([]);
       },
       { locale: 'en-US' },

@@ -4,9 +4,7 @@
  * answering while the others' counts are shown, the differencing defence refusing a
  * query over HTTP without returning its results, and every step in the audit log.
  */
-import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import { buildCohort } from '../src/cohort/builder.ts';
 import {
   FEASIBILITY_PATHS,
@@ -21,7 +19,7 @@ import {
   RARE_CONDITION,
   rareCondition,
 } from '../src/site/feasibility/test-fixture.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 import { signIn, type TestSession } from './support/session.ts';
 
 /** Persons per site, far above the demo population's ids so nothing collides. */
@@ -33,8 +31,7 @@ const FIXTURES = {
 const FIRST_FIXTURE_PERSON = 900_000_000;
 
 describe('federated feasibility on the demo network', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   let researcher: TestSession;
 
   async function run(body: Record<string, unknown>, wait = 30): Promise<FeasibilityQueryView> {
@@ -52,23 +49,13 @@ describe('federated feasibility on the demo network', () => {
     Object.fromEntries(view.sites.map((s) => [s.siteId, s.answer?.finalCount ?? s.status]));
 
   beforeAll(async () => {
-    dir = await tempDir('itda-feasibility-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      buildWeb: false,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      patients: 30,
-      hub: { siteOfflineAfterSeconds: 2 },
-    });
+    network = await startTestDemo('itda-feasibility-', { patients: 30, hub: { siteOfflineAfterSeconds: 2 } });
     for (const [siteId, sizes] of Object.entries(FIXTURES))
       await loadFeasibilityFixture(network.sites.get(siteId)!.store, sizes, FIRST_FIXTURE_PERSON);
     researcher = await signIn(network.url, 'researcher@itda.demo');
   }, 600_000);
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   it('reaches all three sites; counts leave rounded to 10, with attrition per rule', async () => {

@@ -3,45 +3,23 @@
  * posts a data need and sees the ranked sites with their breakdown, the steward of a
  * matched site sees it and responds, and the researcher finds the response in the inbox.
  */
-import fs from 'node:fs/promises';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
-import { withPage } from './support/browser.ts';
-import { tempDir } from './support/hub.ts';
-
-async function signInAs(page: Page, email: string) {
-  await page.goto('/login');
-  await page.getByLabel('이메일').fill(email);
-  await page.getByLabel('비밀번호').fill('itda-demo');
-  await page.getByRole('button', { name: '로그인' }).click();
-  await page.waitForURL((url) => url.pathname === '/');
-}
+import { signInThroughUi, withPage } from './support/browser.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 
 describe('matching board and inbox', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   beforeAll(async () => {
-    dir = await tempDir('itda-matching-web-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      buildWeb: true,
-      patients: 0,
-      ...(process.env.ITDA_WEB_DIST ? { hub: { webDist: process.env.ITDA_WEB_DIST } } : {}),
-    });
+    network = await startTestDemo('itda-matching-web-', { buildWeb: true });
   }, 240_000);
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   it('researcher posts a need, the steward responds, the researcher reads it in the inbox', async () => {
     let needPath = '';
     await withPage(network.url, async (page, consoleErrors) => {
-      await signInAs(page, 'researcher@itda.demo');
+      await signInThroughUi(page, 'researcher@itda.demo');
       await page.getByRole('link', { name: '수요-공급 매칭' }).click();
       await page.waitForURL('**/matching');
       await page.getByLabel('제목 (한국어)').fill('외래 전자의무기록 수요');
@@ -60,7 +38,7 @@ describe('matching board and inbox', () => {
     });
 
     await withPage(network.url, async (page, consoleErrors) => {
-      await signInAs(page, 'steward1@itda.demo');
+      await signInThroughUi(page, 'steward1@itda.demo');
       // The need was matched to site-1: its steward has a notification and the need on the board.
       await expect.poll(() => page.getByTestId('inbox-unread').textContent(), { timeout: 20_000 }).toBe('1');
       await page.getByRole('link', { name: '수요-공급 매칭' }).click();
@@ -77,7 +55,7 @@ describe('matching board and inbox', () => {
     });
 
     await withPage(network.url, async (page, consoleErrors) => {
-      await signInAs(page, 'researcher@itda.demo');
+      await signInThroughUi(page, 'researcher@itda.demo');
       await expect.poll(() => page.getByTestId('inbox-unread').textContent(), { timeout: 20_000 }).toBe('1');
       await page.getByRole('link', { name: /알림함/ }).click();
       await page.waitForURL('**/inbox');

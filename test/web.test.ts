@@ -1,38 +1,26 @@
 /**
  * The web UI in a real browser against the demo network.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import { loadOmopCsv } from '../src/site/ingest/omop-csv.ts';
 import { withPage } from './support/browser.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 
 const EUNOMIA = path.resolve(import.meta.dirname, '../../shared/data/eunomia-synthea27nj-5.4');
 
 describe('web UI', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   beforeAll(async () => {
-    dir = await tempDir('itda-web-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      buildWeb: true,
-      patients: 0,
-    });
+    network = await startTestDemo('itda-web-', { buildWeb: true });
     // Give one hospital real OMOP data (Eunomia), as a site with an existing OMOP database would have.
     const site = network.sites.get('site-1')!;
     await site.reportsPublished();
-    await loadOmopCsv(site.store, EUNOMIA, { quarantineDir: path.join(dir, 'quarantine') });
+    await loadOmopCsv(site.store, EUNOMIA, { quarantineDir: path.join(network.dir, 'quarantine') });
     await site.publishReports();
   });
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   it('signs in and shows the connected sites on the dashboard, in Korean and English', async () => {
@@ -65,7 +53,7 @@ describe('web UI', () => {
       await page.getByText('English').click();
       await expect.poll(() => rows.first().textContent()).toContain('Connected');
       expect(await page.locator('html').getAttribute('lang')).toBe('en');
-      await page.screenshot({ path: `${dir}/dashboard.png`, fullPage: true });
+      await page.screenshot({ path: `${network.dir}/dashboard.png`, fullPage: true });
 
       // A site page: its published quality report and profile.
       await page.getByRole('link', { name: /Seoul Haneul/ }).click();
@@ -84,7 +72,7 @@ describe('web UI', () => {
       for (const chart of ['chart-pyramid', 'chart-over-time', 'chart-conditions']) {
         expect(await page.getByTestId(chart).locator('canvas').count(), chart).toBe(1);
       }
-      await page.screenshot({ path: `${dir}/site.png`, fullPage: true });
+      await page.screenshot({ path: `${network.dir}/site.png`, fullPage: true });
       // Every demo site's page shows what that site published.
       for (const id of ['site-2', 'site-3']) {
         await page.goto(`/sites/${id}`);

@@ -50,3 +50,12 @@ export async function withPage<T>(
     await browser.close();
   }
 }
+
+/** Signs in through the login page (Korean labels) and waits for the dashboard. */
+export async function signInThroughUi(page: Page, email: string, password = 'itda-demo'): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('이메일').fill(email);
+  await page.getByLabel('비밀번호').fill(password);
+  await page.getByRole('button', { name: '로그인' }).click();
+  await page.waitForURL((url) => url.pathname === '/');
+}
