@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { parseEnv } from '../protocol/env.ts';
 import { ItdaError } from '../protocol/errors.ts';
 
+/** PostgreSQL connections the hub keeps unless ITDA_DATABASE_POOL says otherwise. */
+export const DEFAULT_POOL_SIZE = 20;
+
 export interface HubConfig {
   host: string;
   port: number;
@@ -14,6 +17,8 @@ export interface HubConfig {
   dataDir: string;
   /** PostgreSQL connection string; unset means embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
+  /** Most PostgreSQL connections the hub holds at once (ITDA_DATABASE_POOL). */
+  databasePool: number;
   /** A site registering with this token is approved at once; others wait for the operator. */
   enrolmentToken: string | undefined;
   /** Folder of the built web app; unset or missing means the API runs without it. */
@@ -53,6 +58,7 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  ITDA_DATABASE_POOL: z.coerce.number().int().min(2).max(500).default(DEFAULT_POOL_SIZE),
   ITDA_ENROLMENT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ITDA_WEB_DIST: z.string().optional(),
   ITDA_SITE_OFFLINE_AFTER: z.coerce.number().int().min(1).max(3600).default(30),
@@ -110,6 +116,7 @@ export function loadHubConfig(
     port: flags.port ?? e.ITDA_PORT,
     dataDir: path.resolve(flags.dataDir ?? e.ITDA_DATA_DIR),
     databaseUrl: flags.databaseUrl ?? e.ITDA_DATABASE_URL,
+    databasePool: flags.databasePool ?? e.ITDA_DATABASE_POOL,
     enrolmentToken: flags.enrolmentToken ?? e.ITDA_ENROLMENT_TOKEN,
     webDist: flags.webDist ?? e.ITDA_WEB_DIST,
     logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,

@@ -55,6 +55,7 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
     openHubDatabase({
       dataDir: config.dataDir,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      poolSize: config.databasePool,
       onIdleError: (error) =>
         log.warn({ err: error.message }, 'idle database connection lost; it will be replaced'),
     }),

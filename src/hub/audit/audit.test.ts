@@ -40,6 +40,71 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     expect(await verify()).toMatchObject({ ok: true, entries: 26 });
   });
 
+  it('keeps concurrent transactions on one gap-free chain, dropping rolled-back ones', async (t) => {
+    if (!hub) return t.skip();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        hub!.ctx.db.transaction().execute(async (trx) => {
+          await audit(
+            hub!.ctx,
+            { actorType: 'system', action: 'test.trx', targetId: `t${i}`, details: { step: 1 } },
+            trx,
+          );
+          await sql`select pg_sleep(${(i % 4) / 200})`.execute(trx);
+          await audit(
+            hub!.ctx,
+            { actorType: 'system', action: 'test.trx', targetId: `t${i}`, details: { step: 2 } },
+            trx,
+          );
+          if (i % 3 === 0) throw new Error('roll back');
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(4);
+    expect(await verify()).toMatchObject({ ok: true, entries: 6 + 8 * 2 });
+    const rows = await sql<{ target_id: string; step: number }>`
+      select target_id, (details->>'step')::int as step from audit_entry where action = 'test.trx' order by seq`.execute(
+      hub.ctx.db,
+    );
+    const committed = rows.rows.map((row) => row.target_id);
+    expect(new Set(committed)).toEqual(new Set(['t1', 't2', 't4', 't5', 't7', 't8', 't10', 't11']));
+    // One transaction's entries stay together and in the order it wrote them.
+    for (let k = 0; k < rows.rows.length; k += 2) {
+      expect(rows.rows[k + 1]!.target_id).toBe(rows.rows[k]!.target_id);
+      expect([rows.rows[k]!.step, rows.rows[k + 1]!.step]).toEqual([1, 2]);
+    }
+  });
+
+  it('does not hold the chain lock while a transaction is still working', async (t) => {
+    // PGlite has one connection, so two transactions cannot be open at once there.
+    if (!hub || dialect === 'pglite') return t.skip();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let audited!: () => void;
+    const auditedInSlow = new Promise<void>((resolve) => {
+      audited = resolve;
+    });
+    const slow = hub.ctx.db.transaction().execute(async (trx) => {
+      await audit(hub!.ctx, { actorType: 'system', action: 'test.slow' }, trx);
+      audited();
+      await held;
+    });
+    await auditedInSlow;
+    // Would wait for `slow` forever if its audit() had taken the lock.
+    await hub.ctx.db
+      .transaction()
+      .execute((trx) => audit(hub!.ctx, { actorType: 'system', action: 'test.fast' }, trx));
+    release();
+    await slow;
+    const actions = await sql<{
+      action: string;
+    }>`select action from audit_entry where seq > 6 order by seq`.execute(hub.ctx.db);
+    expect(actions.rows.map((row) => row.action)).toEqual(['test.fast', 'test.slow']);
+    expect(await verify()).toMatchObject({ ok: true, entries: 8 });
+  });
+
   it('names an edited entry', async (t) => {
     if (!hub) return t.skip();
     await sql`update audit_entry set details = '{"i":3,"note":"changed"}' where seq = 4`.execute(hub.ctx.db);

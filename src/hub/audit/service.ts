@@ -12,8 +12,9 @@ import {
   verifyChain,
 } from '../../protocol/audit-chain.ts';
 import type { HubContext } from '../context.ts';
+import { onBeforeCommit } from '../db/database.ts';
 import type { HubDatabase } from '../db/schema.ts';
-import { auditHead, auditPage, insertAuditEntry, lockAuditHead } from './store.ts';
+import { auditHead, auditPage, insertAuditEntries, lockAuditHead } from './store.ts';
 
 /** Who did something, as the audit log records it. */
 export interface Actor {
@@ -29,12 +30,14 @@ export type AuditInput = Omit<AuditEvent, 'details' | 'targetType' | 'targetId' 
 /**
  * Appends one entry. Pass `trx` to make the entry part of the change it records, so a
  * rolled-back change leaves no entry and a committed one always has its entry.
+ *
+ * Inside a hub transaction the entry is only queued: the transaction's entries are
+ * chained and inserted together right before it commits (see `onBeforeCommit`), so the
+ * chain lock is held for the append and the commit alone and writers no longer queue
+ * behind each other for the whole of their work. Entries keep the order in which their
+ * transactions committed, which is the order the chain records.
  */
-export async function audit(
-  ctx: HubContext,
-  input: AuditInput,
-  trx?: Kysely<HubDatabase>,
-): Promise<AuditEntry> {
+export async function audit(ctx: HubContext, input: AuditInput, trx?: Kysely<HubDatabase>): Promise<void> {
   const event: AuditEvent = {
     actorType: input.actorType,
     actorId: input.actorId ?? null,
@@ -43,13 +46,40 @@ export async function audit(
     targetId: input.targetId ?? null,
     details: input.details ?? {},
   };
-  const append = async (db: Kysely<HubDatabase>) => {
-    await lockAuditHead(db);
-    const entry = chainEntry(await auditHead(db), event, ctx.keys.privateKey);
-    await insertAuditEntry(db, entry);
-    return entry;
-  };
-  return trx ? append(trx) : ctx.db.transaction().execute(append);
+  if (!trx) {
+    await ctx.db.transaction().execute((own) => appendEntries(ctx, own, [event]));
+    return;
+  }
+  const queued = pendingEntries.get(trx);
+  if (queued) {
+    queued.push(event);
+    return;
+  }
+  const events = [event];
+  const deferred = onBeforeCommit(trx, async () => {
+    pendingEntries.delete(trx);
+    await appendEntries(ctx, trx, events);
+  });
+  if (deferred) pendingEntries.set(trx, events);
+  // A transaction opened outside the hub database has no commit hook: append at once.
+  else await appendEntries(ctx, trx, events);
+}
+
+/** Entries queued per open transaction, appended by its before-commit hook. */
+const pendingEntries = new WeakMap<Kysely<HubDatabase>, AuditEvent[]>();
+
+/** Takes the chain lock (held to commit), reads the head and appends `events` in order. */
+async function appendEntries(ctx: HubContext, db: Kysely<HubDatabase>, events: AuditEvent[]): Promise<void> {
+  await lockAuditHead(db);
+  let head = await auditHead(db);
+  const entries: AuditEntry[] = [];
+  const at = new Date();
+  for (const event of events) {
+    const entry = chainEntry(head, event, ctx.keys.privateKey, at);
+    entries.push(entry);
+    head = entry;
+  }
+  await insertAuditEntries(db, entries);
 }
 
 const PAGE = 5000;

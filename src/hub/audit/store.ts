@@ -20,7 +20,7 @@ function toEntry(row: AuditRow): AuditEntry {
   };
 }
 
-/** Serializes appenders (one chain, one head) for the rest of the transaction. */
+/** Serializes appenders (one chain, one head) until the transaction ends; take it last. */
 export async function lockAuditHead(db: Kysely<HubDatabase>): Promise<void> {
   await sql`select pg_advisory_xact_lock(4243)`.execute(db);
 }
@@ -37,22 +37,25 @@ export async function auditHead(
   return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
 }
 
-export async function insertAuditEntry(db: Kysely<HubDatabase>, entry: AuditEntry): Promise<void> {
+export async function insertAuditEntries(db: Kysely<HubDatabase>, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   await db
     .insertInto('audit_entry')
-    .values({
-      seq: entry.seq,
-      at: entry.at,
-      actor_type: entry.actorType,
-      actor_id: entry.actorId,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId,
-      details: JSON.stringify(entry.details),
-      prev_hash: entry.prevHash,
-      hash: entry.hash,
-      signature: entry.signature,
-    })
+    .values(
+      entries.map((entry) => ({
+        seq: entry.seq,
+        at: entry.at,
+        actor_type: entry.actorType,
+        actor_id: entry.actorId,
+        action: entry.action,
+        target_type: entry.targetType,
+        target_id: entry.targetId,
+        details: JSON.stringify(entry.details),
+        prev_hash: entry.prevHash,
+        hash: entry.hash,
+        signature: entry.signature,
+      })),
+    )
     .execute();
 }
 

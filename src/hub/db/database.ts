@@ -6,10 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction, type TransactionBuilder } from 'kysely';
 import pg from 'pg';
 import { redactUrl } from '../../protocol/env.ts';
 import { ItdaError } from '../../protocol/errors.ts';
+import { DEFAULT_POOL_SIZE } from '../config.ts';
 import { runMigrations } from './migrations.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import type { HubDatabase } from './schema.ts';
@@ -22,17 +23,69 @@ export interface HubDb {
   close(): Promise<void>;
 }
 
+type BeforeCommit = () => Promise<void>;
+const beforeCommitHooks = new WeakMap<object, BeforeCommit[]>();
+
+/**
+ * Runs `hook` inside `trx` after the transaction's own work and right before it commits
+ * (a hook that throws rolls the transaction back). Returns false when `trx` was not opened
+ * through the hub database (then nothing is registered and the caller must act at once).
+ */
+export function onBeforeCommit(trx: Kysely<HubDatabase>, hook: BeforeCommit): boolean {
+  const hooks = beforeCommitHooks.get(trx);
+  if (!hooks) return false;
+  hooks.push(hook);
+  return true;
+}
+
+/**
+ * Kysely whose transactions run their before-commit hooks; the audit log uses this to
+ * chain a transaction's entries at its very end, so the chain lock is held only for the
+ * append and the commit rather than the whole transaction.
+ */
+class HubKysely extends Kysely<HubDatabase> {
+  override transaction(): TransactionBuilder<HubDatabase> {
+    return withBeforeCommit(super.transaction());
+  }
+}
+
+function withBeforeCommit(builder: TransactionBuilder<HubDatabase>): TransactionBuilder<HubDatabase> {
+  const hooked = {
+    setAccessMode: (mode: Parameters<TransactionBuilder<HubDatabase>['setAccessMode']>[0]) =>
+      withBeforeCommit(builder.setAccessMode(mode)),
+    setIsolationLevel: (level: Parameters<TransactionBuilder<HubDatabase>['setIsolationLevel']>[0]) =>
+      withBeforeCommit(builder.setIsolationLevel(level)),
+    execute: <T>(callback: (trx: Transaction<HubDatabase>) => Promise<T>): Promise<T> =>
+      builder.execute(async (trx) => {
+        const hooks: BeforeCommit[] = [];
+        beforeCommitHooks.set(trx, hooks);
+        const result = await callback(trx);
+        // A hook may register another (an audit entry written by a hook); run until none is left.
+        for (let next = hooks.shift(); next; next = hooks.shift()) await next();
+        beforeCommitHooks.delete(trx);
+        return result;
+      }),
+  };
+  // TransactionBuilder's fields are private, so a wrapper with its public surface is cast.
+  return hooked as unknown as TransactionBuilder<HubDatabase>;
+}
+
 // Timestamps come back as Date, bigint counts as number (they stay far below 2^53).
 pg.types.setTypeParser(20, (value) => Number(value));
 
 export async function openHubDatabase(options: {
   databaseUrl?: string;
   dataDir: string;
+  /** Most PostgreSQL connections at once (ITDA_DATABASE_POOL); PGlite has one. */
+  poolSize?: number;
   onIdleError?: (error: Error) => void;
 }): Promise<HubDb> {
   let hubDb: HubDb;
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    });
     // An idle connection the server drops (restart, failover, a dropped database) is
     // replaced on next use; without a listener pg would throw it at the process.
     pool.on('error', (error) => options.onIdleError?.(error));
@@ -48,7 +101,7 @@ export async function openHubDatabase(options: {
     }
     hubDb = {
       kind: 'postgres',
-      db: new Kysely<HubDatabase>({ dialect: new PostgresDialect({ pool }) }),
+      db: new HubKysely({ dialect: new PostgresDialect({ pool }) }),
       close,
     };
   } else {
@@ -63,7 +116,7 @@ export async function openHubDatabase(options: {
         `cannot open the embedded database in ${dir}: ${(error as Error).message}`,
       );
     }
-    hubDb = { kind: 'pglite', db: new Kysely<HubDatabase>({ dialect: pgliteDialect(pglite) }), close };
+    hubDb = { kind: 'pglite', db: new HubKysely({ dialect: pgliteDialect(pglite) }), close };
   }
   async function close() {
     await hubDb.db.destroy();
