@@ -2,7 +2,8 @@
  * The access workflow in a real browser against the demo network: the researcher fills
  * the application form (autosaved, kept over a reload), uploads the IRB letter (its
  * checksum and size shown) and submits; three DRB members of each requested hospital
- * vote on the review screen; the researcher opens the signed permit, a DRB member
+ * vote on the review screen, which shows the linked feasibility query's per-site counts;
+ * the researcher opens the signed permit, a DRB member
  * revokes it, and the operator's audit viewer verifies the chain.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +11,8 @@ import fs from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
+import { getFeasibilityQuery, submitFeasibilityQuery } from '../src/hub/feasibility/service.ts';
+import type { FeasibilityQueryView } from '../src/protocol/feasibility.ts';
 import { commonConditionOver65 } from '../src/site/feasibility/test-fixture.ts';
 import { launchBrowser } from './support/browser.ts';
 import { tempDir } from './support/hub.ts';
@@ -59,8 +62,27 @@ describe('access workflow pages', () => {
   }
 
   let applicationPath: string;
+  let feasibility: FeasibilityQueryView;
+
+  /** The researcher's feasibility query of the study's cohort, answered by both demo hospitals. */
+  async function settledFeasibilityQuery(): Promise<FeasibilityQueryView> {
+    const ctx = network.hub.ctx;
+    const researcher = await ctx.db
+      .selectFrom('app_user')
+      .select(['id', 'roles'])
+      .where('email', '=', 'researcher@itda.demo')
+      .executeTakeFirstOrThrow();
+    const query = await submitFeasibilityQuery(ctx, researcher, {
+      name: '65세 이상 코호트 규모',
+      definition: commonConditionOver65() as Record<string, unknown>,
+      siteIds: ['site-1', 'site-2'],
+    });
+    return getFeasibilityQuery(ctx, researcher, query.id, 60);
+  }
 
   it('fills the form with autosave, keeps it over a reload, uploads the IRB letter and submits', async () => {
+    feasibility = await settledFeasibilityQuery();
+    expect(feasibility.status).toBe('complete');
     const page = await signedIn('researcher@itda.demo');
     await page.getByRole('link', { name: '연구 신청' }).click();
     await page.waitForURL('**/applications');
@@ -86,7 +108,11 @@ describe('access workflow pages', () => {
     await page.getByLabel('이용 시작일').fill('2026-01-01');
     await page.getByLabel('이용 종료일').fill('2099-12-31');
     await page.getByLabel('분석 방식').selectOption('federated_analysis');
-    await page.getByLabel('코호트 정의 (Circe JSON)').fill(JSON.stringify(commonConditionOver65()));
+    // Linking the feasibility query takes its definition as the cohort.
+    await page.getByLabel('실현 가능성 조회 연결').selectOption(feasibility.id);
+    await expect
+      .poll(async () => JSON.parse((await page.getByLabel('코호트 정의 (Circe JSON)').inputValue()) || '{}'))
+      .toEqual(feasibility.definition);
     await page.getByLabel('IRB 승인 번호').fill('HG-IRB-2026-0042');
     await page.getByLabel('IRB 기관').fill('한강대학교 생명윤리위원회');
     await page.getByLabel('승인일').fill('2026-01-15');
@@ -113,10 +139,14 @@ describe('access workflow pages', () => {
           .select('content')
           .where('id', '=', applicationPath.split('/').at(-1)!)
           .executeTakeFirstOrThrow();
-        const content = saved.content as { irb?: { documentAttachmentId?: string }; siteIds?: string[] };
-        return [content.siteIds, Boolean(content.irb?.documentAttachmentId)];
+        const content = saved.content as {
+          irb?: { documentAttachmentId?: string };
+          siteIds?: string[];
+          feasibilityQueryId?: string;
+        };
+        return [content.siteIds, Boolean(content.irb?.documentAttachmentId), content.feasibilityQueryId];
       })
-      .toEqual([['site-1', 'site-2'], true]);
+      .toEqual([['site-1', 'site-2'], true, feasibility.id]);
 
     // A reload shows what was saved; an edit typed just before it survives too.
     await page.getByLabel('연구 질문').fill('65세 이상 환자 중 해당 질환자는 기관마다 몇 명인가? (수정)');
@@ -170,6 +200,18 @@ describe('access workflow pages', () => {
         expect(
           await page.getByTestId('duo-dataset').getByTestId('duo-status').getAttribute('data-status'),
         ).toBe(duo.datasets[0]!.status);
+        // The linked query's counts for both hospitals, exactly as the hub holds them.
+        const counts = page.getByTestId('review-feasibility').getByTestId('feasibility-site-count');
+        await expect.poll(() => counts.count()).toBe(2);
+        expect(await counts.allTextContents()).toEqual(
+          feasibility.sites.map((s) =>
+            s.answer
+              ? typeof s.answer.finalCount === 'number'
+                ? s.answer.finalCount.toLocaleString('en')
+                : s.answer.finalCount
+              : '–',
+          ),
+        );
         const before = page.getByTestId('vote-row');
         const votesBefore = await before.count();
         if (site === 1 && letter === 'a') {
