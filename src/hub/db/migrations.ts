@@ -409,6 +409,18 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       );
     },
   },
+  {
+    id: 9,
+    name: 'indexes for the access workflow under load',
+    async up(db) {
+      // A DRB inbox reads its site's newest reviews; review_site (site_id, decision) cannot give that order.
+      await sql`create index review_site_created on review (site_id, created_at desc)`.execute(db);
+      // Every application view, submission and vote reads the application's reviews of a round.
+      await sql`create index review_application on review (application_id, round)`.execute(db);
+      // Signing a user out everywhere (deactivation, password change) finds their sessions.
+      await sql`create index session_of_user on session (user_id)`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(
