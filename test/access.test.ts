@@ -43,6 +43,7 @@ describe('access workflow on the demo network', () => {
   let admin: TestSession;
   const drb = (site: 1 | 2, letter: string) => signIn(network.url, `drb${site}-${letter}@itda.demo`);
   let applicationId: string;
+  let feasibilityQueryId: string;
   let permit: SignedPermit;
 
   beforeAll(async () => {
@@ -125,6 +126,19 @@ describe('access workflow on the demo network', () => {
     expect(created.status).toBe(201);
     expect(created.body.state).toBe('draft');
     applicationId = created.body.id;
+    // The sizing query the application links: its counts go to the reviewers.
+    const query = await researcher.json<{ id: string }>('POST', '/api/feasibility', {
+      name: 'older patients, both hospitals',
+      definition: commonConditionOver65(),
+      siteIds: ['site-1', 'site-2'],
+    });
+    expect(query.status).toBe(202);
+    feasibilityQueryId = query.body.id;
+    const sized = await researcher.json<{ status: string }>(
+      'GET',
+      `/api/feasibility/${feasibilityQueryId}?wait=30`,
+    );
+    expect(sized.body.status).toBe('complete');
     // Autosave: partial updates, each keeping what was saved before.
     const saved = await researcher.json<{ content: Record<string, unknown> }>(
       'PATCH',
@@ -137,6 +151,7 @@ describe('access workflow on the demo network', () => {
         siteIds: ['site-1', 'site-2'],
         datasetIds: [],
         cohort: commonConditionOver65(),
+        feasibilityQueryId,
       },
     );
     expect(saved.status).toBe(200);
@@ -198,6 +213,30 @@ describe('access workflow on the demo network', () => {
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('application/pdf');
     expect(Buffer.compare(Buffer.from(await download.arrayBuffer()), PDF)).toBe(0);
+  });
+
+  it('shows the linked feasibility counts to the requested sites’ DRBs, as the sites released them', async () => {
+    const own = await researcher.json<unknown>('GET', `/api/feasibility/${feasibilityQueryId}`);
+    const path = `/api/applications/${applicationId}/feasibility`;
+    for (const reviewer of [await drb(1, 'a'), await drb(2, 'e'), admin]) {
+      const shown = await reviewer.json<unknown>('GET', path);
+      expect(shown.status).toBe(200);
+      expect(shown.body).toEqual(own.body);
+    }
+    const { body } = await (await drb(2, 'a')).json<{
+      sites: { siteId: string; answer: { finalCount: number | string } | null }[];
+    }>('GET', path);
+    // 26 persons at site-1 leave it rounded to 30; site-2's 4 leave it as "<10".
+    expect(body.sites.map((s) => [s.siteId, s.answer?.finalCount])).toEqual([
+      ['site-1', 30],
+      ['site-2', '<10'],
+    ]);
+    const unrelated = await signIn(network.url, 'drb3-a@itda.demo');
+    expect((await unrelated.json('GET', path)).status).toBe(404);
+    expect((await (await signIn(network.url, 'company@itda.demo')).json('GET', path)).status).toBe(404);
+    // The feasibility API itself stays the researcher's: the DRB member is turned away there.
+    const direct = await (await drb(1, 'a')).json('GET', `/api/feasibility/${feasibilityQueryId}`);
+    expect(direct.status).toBe(403);
   });
 
   it('keeps votes to the site’s own DRB and reviews to the site’s own people', async () => {
