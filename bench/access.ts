@@ -1,7 +1,9 @@
 /**
  * bench/access: the access workflow under load. A hub on a throw-away PostgreSQL database
  * with two approved sites and their demo DRBs; U simulated users for S seconds, each in a
- * closed loop (no think time unless --think-ms): researchers create an application, save
+ * closed loop (no think time unless --think-ms: then each user pauses 0.5–1.5 × that many
+ * milliseconds, uniformly at random, after every request, as a person reading the page
+ * would; the baseline pauses the same way): researchers create an application, save
  * it twice (autosave), upload the IRB letter, submit, and read their list, the
  * application and its timeline; DRB members read their site's inbox, open a review and
  * vote. Before the run, the same number of users call `GET /api/health` for a tenth of
@@ -92,6 +94,8 @@ async function timed<T>(
   } catch (error) {
     entry.record(performance.now() - started, String(error));
     return undefined;
+  } finally {
+    await think();
   }
 }
 
@@ -101,6 +105,8 @@ const loadAverage = () =>
     .map((n) => n.toFixed(2))
     .join(' ');
 const pause = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+/** A user's pause after a request (--think-ms), jittered so users do not move in lockstep. */
+const think = () => pause(THINK_MS * (0.5 + Math.random()));
 const running = () => performance.now() < stopAt;
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -165,11 +171,9 @@ async function researcher(url: string, session: TestSession, n: number): Promise
       }),
     );
     await timed('POST /api/applications/:id/submit', 200, () => session.call('POST', `${path}/submit`));
-    await pause(THINK_MS);
     await timed('GET /api/applications', 200, () => session.call('GET', '/api/applications'));
     await timed('GET /api/applications/:id', 200, () => session.call('GET', path));
     await timed('GET /api/applications/:id/history', 200, () => session.call('GET', `${path}/history`));
-    await pause(THINK_MS);
   }
 }
 
@@ -194,7 +198,7 @@ async function reviewer(session: TestSession, siteId: string, accountId: string)
     );
     const open = (inbox?.reviews ?? []).find((r) => r.decision === 'pending' && claim(r, accountId));
     if (!open) {
-      await pause(Math.max(THINK_MS, 200));
+      await pause(200);
       continue;
     }
     await timed('GET /api/reviews/:id', 200, () => session.call('GET', `/api/reviews/${open.id}`));
@@ -206,7 +210,6 @@ async function reviewer(session: TestSession, siteId: string, accountId: string)
         conditions: conditional ? ['publish aggregate results only'] : [],
       }),
     );
-    await pause(THINK_MS);
   }
 }
 
@@ -355,7 +358,7 @@ try {
     seats.map((seat) => () => signIn(url, emails.get(seat.userId)!)),
   );
   console.log(
-    `hub on PostgreSQL (${flags['in-process'] ? 'in this process' : 'own process'}, pool ${config.databasePool}), ${researchers} researchers + ${reviewers} DRB sessions (${members.length} seats), ${SECONDS} s, ${THINK_MS > 0 ? `think time ${THINK_MS} ms between a user's steps` : 'no think time (closed loop)'}; set-up ${((performance.now() - setupStarted) / 1000).toFixed(1)} s; load average ${loadAverage()}`,
+    `hub on PostgreSQL (${flags['in-process'] ? 'in this process' : 'own process'}, pool ${config.databasePool}), ${researchers} researchers + ${reviewers} DRB sessions (${members.length} seats), ${SECONDS} s, ${THINK_MS > 0 ? `think time ${THINK_MS / 2}–${THINK_MS * 1.5} ms after every request` : 'no think time (closed loop)'}; set-up ${((performance.now() - setupStarted) / 1000).toFixed(1)} s; load average ${loadAverage()}`,
   );
 
   // Baseline: the cheapest signed-in read, same users, same hub, same run.
