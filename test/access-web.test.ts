@@ -7,15 +7,13 @@
  * revokes it, and the operator's audit viewer verifies the chain.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import { getFeasibilityQuery, submitFeasibilityQuery } from '../src/hub/feasibility/service.ts';
 import type { FeasibilityQueryView } from '../src/protocol/feasibility.ts';
 import { commonConditionOver65 } from '../src/site/feasibility/test-fixture.ts';
 import { launchBrowser } from './support/browser.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 
 const IRB_LETTER = Buffer.from(
   '%PDF-1.7\n% 한강대학교 생명윤리위원회 승인서 HG-IRB-2026-0042\n1 0 obj <<>> endobj\n%%EOF\n',
@@ -23,28 +21,17 @@ const IRB_LETTER = Buffer.from(
 const TITLE = '고령 환자 코호트 연구 Older patients cohort';
 
 describe('access workflow pages', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   let browser: Browser;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    dir = await tempDir('itda-access-web-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      logLevel: 'silent',
-      pollWaitSeconds: 5,
-      buildWeb: true,
-      patients: 0,
-      ...(process.env.ITDA_WEB_DIST ? { hub: { webDist: process.env.ITDA_WEB_DIST } } : {}),
-    });
+    network = await startTestDemo('itda-access-web-', { buildWeb: true });
     browser = await launchBrowser();
   }, 600_000);
   afterAll(async () => {
     await browser?.close();
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   /** A fresh browser context signed in as `email` through the login page. */

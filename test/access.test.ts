@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoNetwork, startDemoNetwork } from '../src/cli/demo.ts';
 import { insertTask } from '../src/hub/jobs/store.ts';
 import { cohortHash, type PermitBody, type SignedPermit } from '../src/protocol/access.ts';
 import { generateSigningKeyPair, loadPrivateKey, signValue } from '../src/protocol/signing.ts';
@@ -16,7 +15,7 @@ import type { TaskBody } from '../src/protocol/wire.ts';
 import { commonConditionOver65, loadFeasibilityFixture } from '../src/site/feasibility/test-fixture.ts';
 import { REVOKED_PERMITS_FILE } from '../src/site/node/permits.ts';
 import { readTaskLog } from '../src/site/node/task-log.ts';
-import { tempDir } from './support/hub.ts';
+import { startTestDemo, type TestDemo } from './support/demo.ts';
 import { signIn, type TestSession } from './support/session.ts';
 
 const FIXTURES = {
@@ -37,8 +36,7 @@ interface TaskView {
 }
 
 describe('access workflow on the demo network', () => {
-  let dir: string;
-  let network: DemoNetwork;
+  let network: TestDemo;
   let researcher: TestSession;
   let admin: TestSession;
   const drb = (site: 1 | 2, letter: string) => signIn(network.url, `drb${site}-${letter}@itda.demo`);
@@ -47,12 +45,7 @@ describe('access workflow on the demo network', () => {
   let permit: SignedPermit;
 
   beforeAll(async () => {
-    dir = await tempDir('itda-access-');
-    network = await startDemoNetwork({
-      dir,
-      port: 0,
-      buildWeb: false,
-      logLevel: 'silent',
+    network = await startTestDemo('itda-access-', {
       pollWaitSeconds: 2,
       patients: 30,
       hub: { siteOfflineAfterSeconds: 2 },
@@ -66,8 +59,7 @@ describe('access workflow on the demo network', () => {
     admin = await signIn(network.url, 'admin@itda.demo');
   }, 600_000);
   afterAll(async () => {
-    await network?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await network?.dispose();
   });
 
   async function awaitTask(id: string): Promise<TaskView> {
@@ -365,7 +357,7 @@ describe('access workflow on the demo network', () => {
     });
 
     // The site's own log records each refusal.
-    const log = await readTaskLog(path.join(dir, 'site-3'));
+    const log = await readTaskLog(path.join(network.dir, 'site-3'));
     expect(log.filter((e) => e.action === 'task.refused').map((e) => e.targetId)).toEqual(
       expect.arrayContaining([otherSite.id, forgedTask.id]),
     );
@@ -389,7 +381,7 @@ describe('access workflow on the demo network', () => {
     expect([refused.status, refused.body.code]).toEqual([403, 'permit_invalid']);
 
     // The revocation rides on the poll replies and is kept on disk at the site.
-    const revokedAt = path.join(dir, 'site-1', REVOKED_PERMITS_FILE);
+    const revokedAt = path.join(network.dir, 'site-1', REVOKED_PERMITS_FILE);
     const deadline = Date.now() + 20_000;
     let kept: string[] = [];
     while (Date.now() < deadline) {
