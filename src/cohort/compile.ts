@@ -14,7 +14,13 @@
  * (one transaction): see `generateCohort`.
  */
 import { ItdaError } from '../protocol/errors.ts';
-import { type CriteriaContext, criteriaQuery, groupQuery, isGroupEmpty } from './criteria-sql.ts';
+import {
+  type CriteriaContext,
+  criteriaQuery,
+  groupPredicate,
+  groupQuery,
+  isGroupEmpty,
+} from './criteria-sql.ts';
 import { type CohortExpression, type ConceptSet, parseCohortExpression } from './expression.ts';
 import { addDays, type CohortDialect, dateLiteral, indent, quoteIdent, stringLiteral } from './sql.ts';
 
@@ -44,8 +50,22 @@ export interface CompiledCohort {
   cohortId: number;
   /** Run in order on one connection. */
   statements: string[];
+  /**
+   * The same statements grouped into scripts of `;`-separated statements, one round trip
+   * each (what `runCompiledCohort` sends): every round trip has a fixed cost that, over a
+   * dozen statements, outweighed the work of a small cohort.
+   */
+  scripts: string[];
   inclusionRules: CompiledInclusionRule[];
   expression: CohortExpression;
+}
+
+/**
+ * Statements as one script. DuckDB and PostgreSQL's simple query protocol run them in
+ * order; the separator has a line of its own so a trailing comment cannot swallow it.
+ */
+function script(statements: string[]): string {
+  return statements.join('\n;\n');
 }
 
 /** Circe keeps rule masks in a BIGINT; beyond 62 rules a mask would overflow. */
@@ -276,23 +296,41 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
   }));
   const fullMask = ((1n << BigInt(rules.length)) - 1n).toString();
   if (rules.length > 0) {
-    // One left join per rule (each rule's group yields an event at most once), so the mask
-    // is a sum of bits: no union of per-rule rows to group again.
-    const passed = (i: number) => `R${i}.event_id IS NOT NULL`;
-    const ruleJoins = rules.flatMap((rule, i) => [
-      `  LEFT JOIN ( -- ${(rule.name ?? `rule ${i}`).replace(/[\r\n]+/g, ' ')}`,
-      indent(groupQuery(rule.expression, qualified, ctx, `InclusionRules[${i}].expression`, true), 4),
-      `  ) R${i} ON R${i}.person_id = Q.person_id AND R${i}.event_id = Q.event_id`,
-    ]);
+    // A rule that checks the event row alone is a condition on it (EXISTS / NOT EXISTS),
+    // evaluated in the one pass over the events; any other rule is one left join (its group
+    // yields an event at most once). Either way the mask is a sum of bits: no union of
+    // per-rule rows to group again.
+    const predicates = rules.map((rule, i) =>
+      groupPredicate(rule.expression, ctx, `InclusionRules[${i}].expression`),
+    );
+    const ruleJoins = rules.flatMap((rule, i) =>
+      predicates[i] != null
+        ? []
+        : [
+            `  LEFT JOIN ( -- ${(rule.name ?? `rule ${i}`).replace(/[\r\n]+/g, ' ')}`,
+            indent(groupQuery(rule.expression, qualified, ctx, `InclusionRules[${i}].expression`, true), 4),
+            `  ) R${i} ON R${i}.person_id = P.person_id AND R${i}.event_id = P.event_id`,
+          ],
+    );
+    const passes = rules.map((rule, i) => {
+      const predicate = predicates[i];
+      if (predicate == null) return `    R${i}.event_id IS NOT NULL AS pass_${i}`;
+      return `    -- ${(rule.name ?? `rule ${i}`).replace(/[\r\n]+/g, ' ')}\n${indent(predicate, 4)} AS pass_${i}`;
+    });
+    const passed = (i: number) => `PR.pass_${i}`;
     const sumOf = (term: (i: number) => string) =>
       rules.map((_, i) => `CASE WHEN ${passed(i)} THEN ${term(i)} ELSE 0 END`).join('\n      + ');
     const events = [
-      '  SELECT Q.event_id, Q.person_id, Q.start_date, Q.end_date, Q.op_end_date,',
+      '  SELECT PR.event_id, PR.person_id, PR.start_date, PR.end_date, PR.op_end_date,',
       `    CAST(${sumOf((i) => `CAST(${(1n << BigInt(i)).toString()} AS BIGINT)`)} AS BIGINT) AS rule_mask,`,
       `    ${sumOf(() => '1')} AS rule_count,`,
       `    CASE ${rules.map((_, i) => `WHEN ${passed(i)} THEN ${i}`).join(' ')} ELSE 0 END AS min_rule_id`,
-      `  FROM ${qualified} Q`,
-      ...ruleJoins,
+      '  FROM (',
+      '    SELECT P.event_id, P.person_id, P.start_date, P.end_date, P.op_end_date,',
+      indent(passes.join(',\n'), 2),
+      `    FROM ${qualified} P`,
+      ...(ruleJoins.length > 0 ? [indent(ruleJoins.join('\n'), 2)] : []),
+      '  ) PR',
     ].join('\n');
     statements.push(
       createTemp(
@@ -440,6 +478,8 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     : 'end_date';
   // The censor statistics compare against the uncensored eras, so only then are they kept.
   if (censored) statements.push(createTemp(t.final, finalRows));
+  // From here on only the result tables are written: small statements, sent as one script.
+  const resultStart = statements.length;
   statements.push(
     `DELETE FROM ${results}.cohort WHERE cohort_definition_id = ${id}`,
     [
@@ -535,9 +575,18 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       ? [`DROP TABLE IF EXISTS ${tables.map((table) => `pg_temp.${table}`).join(', ')}`]
       : tables.map((table) => `DROP TABLE IF EXISTS temp.main.${table}`);
   // PostgreSQL has no CREATE OR REPLACE TABLE: leftovers of an interrupted run go first.
+  // Each work table is one script (with its ANALYZE), so a failure names its step; the
+  // result writes and the drops are one script each.
+  const scripts: string[] = isPostgres ? [...dropTemp(created)] : [];
+  for (const statement of statements.slice(0, resultStart)) {
+    if (statement.startsWith('ANALYZE ') && scripts.length > 0)
+      scripts.push(script([scripts.pop()!, statement]));
+    else scripts.push(statement);
+  }
+  scripts.push(script(statements.slice(resultStart)), script(dropTemp(created)));
   if (isPostgres) statements.unshift(...dropTemp(created));
   statements.push(...dropTemp(created));
-  return { dialect: options.dialect, cohortId: id, statements, inclusionRules, expression: parsed };
+  return { dialect: options.dialect, cohortId: id, statements, scripts, inclusionRules, expression: parsed };
 }
 
 /**

@@ -395,6 +395,49 @@ function correlatedQuery(
 }
 
 /** Circe demographic criteria, evaluated at the index event's start date. */
+/** A demographic criterion's conditions on person `person` at event `event`. */
+function demographicClauses(
+  demographic: DemographicCriteria,
+  person: string,
+  event: string,
+  ctx: CriteriaContext,
+  path: string,
+): string[] {
+  const where: string[] = [];
+  if (demographic.Age)
+    where.push(
+      numericRangeClause(
+        `EXTRACT(YEAR FROM ${event}.start_date) - ${person}.year_of_birth`,
+        demographic.Age,
+        false,
+        `${path}.Age`,
+      ),
+    );
+  const lists: [ConceptRef[] | null | undefined, string][] = [
+    [demographic.Gender, `${person}.gender_concept_id`],
+    [demographic.Race, `${person}.race_concept_id`],
+    [demographic.Ethnicity, `${person}.ethnicity_concept_id`],
+  ];
+  for (const [concepts, column] of lists)
+    if (concepts && concepts.length > 0) where.push(`${column} IN (${conceptIdList(concepts)})`);
+  const sets: [ConceptSetSelection | null | undefined, string][] = [
+    [demographic.GenderCS, `${person}.gender_concept_id`],
+    [demographic.RaceCS, `${person}.race_concept_id`],
+    [demographic.EthnicityCS, `${person}.ethnicity_concept_id`],
+  ];
+  for (const [selection, column] of sets)
+    if (selection) where.push(conceptSetSelectionClause(column, selection, ctx.codesets));
+  if (demographic.OccurrenceStartDate)
+    where.push(
+      dateRangeClause(`${event}.start_date`, demographic.OccurrenceStartDate, `${path}.OccurrenceStartDate`),
+    );
+  if (demographic.OccurrenceEndDate)
+    where.push(
+      dateRangeClause(`${event}.end_date`, demographic.OccurrenceEndDate, `${path}.OccurrenceEndDate`),
+    );
+  return where;
+}
+
 function demographicQuery(
   demographic: DemographicCriteria,
   eventTable: string,
@@ -402,36 +445,7 @@ function demographicQuery(
   ctx: CriteriaContext,
   path: string,
 ): string {
-  const where: string[] = [];
-  if (demographic.Age)
-    where.push(
-      numericRangeClause(
-        'EXTRACT(YEAR FROM E.start_date) - P.year_of_birth',
-        demographic.Age,
-        false,
-        `${path}.Age`,
-      ),
-    );
-  const lists: [ConceptRef[] | null | undefined, string][] = [
-    [demographic.Gender, 'P.gender_concept_id'],
-    [demographic.Race, 'P.race_concept_id'],
-    [demographic.Ethnicity, 'P.ethnicity_concept_id'],
-  ];
-  for (const [concepts, column] of lists)
-    if (concepts && concepts.length > 0) where.push(`${column} IN (${conceptIdList(concepts)})`);
-  const sets: [ConceptSetSelection | null | undefined, string][] = [
-    [demographic.GenderCS, 'P.gender_concept_id'],
-    [demographic.RaceCS, 'P.race_concept_id'],
-    [demographic.EthnicityCS, 'P.ethnicity_concept_id'],
-  ];
-  for (const [selection, column] of sets)
-    if (selection) where.push(conceptSetSelectionClause(column, selection, ctx.codesets));
-  if (demographic.OccurrenceStartDate)
-    where.push(
-      dateRangeClause('E.start_date', demographic.OccurrenceStartDate, `${path}.OccurrenceStartDate`),
-    );
-  if (demographic.OccurrenceEndDate)
-    where.push(dateRangeClause('E.end_date', demographic.OccurrenceEndDate, `${path}.OccurrenceEndDate`));
+  const where = demographicClauses(demographic, 'P', 'E', ctx, path);
   return [
     `SELECT ${indexId} AS index_id, E.person_id, E.event_id`,
     `FROM ${eventTable} E`,
@@ -440,7 +454,38 @@ function demographicQuery(
   ].join('\n');
 }
 
-/** Whether the group's members are demographic criteria only (their rows repeat when `person` rows do). */
+/**
+ * A criteria group as a condition on one event row aliased `P` (columns of the event
+ * tables), when every member is a check of that row alone: a demographic criterion, or a
+ * correlated criterion counted without DISTINCT that asks for at least one match (EXISTS)
+ * or for none (NOT EXISTS), in an `ALL` or `ANY` group. Such a rule needs no join of the
+ * events to a per-rule result. Otherwise `null`: the caller uses `groupQuery`. The
+ * semantics are circe-be's group counts (ALL: every member passes; ANY: one does).
+ */
+export function groupPredicate(group: CriteriaGroup, ctx: CriteriaContext, path: string): string | null {
+  const type = group.Type ?? 'ALL';
+  if (type !== 'ALL' && type !== 'ANY') return null;
+  if ((group.Groups?.length ?? 0) > 0) return null;
+  const terms: string[] = [];
+  for (const [i, correlated] of (group.CriteriaList ?? []).entries()) {
+    const occurrence = correlated.Occurrence ?? { Type: 2 as const, Count: 1 };
+    if (occurrence.IsDistinct) return null;
+    const memberPath = `${path}.CriteriaList[${i}]`;
+    const none = occurrence.Count === 0 && occurrence.Type !== 2;
+    const some = occurrence.Type === 2 && occurrence.Count === 1;
+    if (!none && !some) return null;
+    terms.push(`${none ? 'NOT ' : ''}EXISTS (\n${indent(windowedMatch(correlated, ctx, memberPath))}\n)`);
+  }
+  for (const [i, demographic] of (group.DemographicCriteriaList ?? []).entries()) {
+    const where = demographicClauses(demographic, 'DP', 'P', ctx, `${path}.DemographicCriteriaList[${i}]`);
+    terms.push(
+      `EXISTS (SELECT 1 FROM ${ctx.cdm}.person DP WHERE ${['DP.person_id = P.person_id', ...where].join('\n  AND ')})`,
+    );
+  }
+  if (terms.length === 0) return null;
+  return `-- criteria group ${type} (${path}), per event\n(${terms.join(type === 'ALL' ? '\n AND ' : '\n OR ')})`;
+}
+
 function onlyDemographic(group: CriteriaGroup): boolean {
   return (group.CriteriaList?.length ?? 0) === 0 && (group.DemographicCriteriaList?.length ?? 0) > 0;
 }

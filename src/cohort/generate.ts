@@ -8,6 +8,7 @@ import { quoteIdent } from './sql.ts';
 
 /** The slice of a SQL connection the cohort engine needs (a `SiteStore` satisfies it). */
 export interface CohortSqlRunner {
+  /** Runs one statement or a script of `;`-separated statements (no parameters). */
   run(sql: string): Promise<void>;
   all<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Runs `fn` on one connection in one transaction (temporary tables live per connection). */
@@ -42,10 +43,10 @@ function toNumber(value: unknown): number {
   return typeof value === 'bigint' ? Number(value) : Number(value ?? 0);
 }
 
-/** Runs the compiled statements in one transaction. */
+/** Runs the compiled statements in one transaction, script by script (`CompiledCohort.scripts`). */
 export async function runCompiledCohort(runner: CohortSqlRunner, compiled: CompiledCohort): Promise<void> {
   await runner.transaction(async (tx) => {
-    for (const statement of compiled.statements) await tx.run(statement);
+    for (const script of compiled.scripts) await tx.run(script);
   });
 }
 
