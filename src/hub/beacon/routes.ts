@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MAX_FEASIBILITY_TIMEOUT_SECONDS } from '../../protocol/feasibility.ts';
 import type { HubContext } from '../context.ts';
+import { FEASIBILITY_ACCESS } from '../feasibility/routes.ts';
 import {
   BEACON_PATHS,
   beaconFilteringTermsResponseSchema,
@@ -13,13 +14,6 @@ import {
 } from './schema.ts';
 import { beaconIndividuals, getBeaconInfo, getFilteringTerms } from './service.ts';
 
-// A beacon query is a feasibility query of the caller's own (history, differencing, audit).
-const researcher = {
-  kind: 'user',
-  roles: ['researcher', 'admin'],
-  owner: 'self',
-  scope: 'feasibility:run',
-} as const;
 const signedIn = { kind: 'user', roles: [], owner: 'none', scope: 'catalog:read' } as const;
 
 const timeout = z.coerce.number().int().min(1).max(MAX_FEASIBILITY_TIMEOUT_SECONDS).optional();
@@ -52,7 +46,8 @@ export function beaconRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get(BEACON_PATHS.individuals, {
-    config: { access: researcher },
+    // A beacon query is a feasibility query of the caller's own (history, differencing, audit).
+    config: { access: FEASIBILITY_ACCESS },
     schema: {
       tags: ['beacon'],
       summary: 'Beacon v2 individuals (GET): counts per site for comma-separated concept filters',
@@ -75,7 +70,7 @@ export function beaconRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.post(BEACON_PATHS.individuals, {
-    config: { access: researcher },
+    config: { access: FEASIBILITY_ACCESS },
     schema: {
       tags: ['beacon'],
       summary: 'Beacon v2 individuals (POST): counts per site for ontology and alphanumeric filters',

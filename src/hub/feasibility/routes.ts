@@ -12,7 +12,7 @@ import type { HubContext } from '../context.ts';
 import { getFeasibilityQuery, listFeasibilityQueries, submitFeasibilityQuery } from './service.ts';
 
 // Researchers see only their own queries (the service checks the owner).
-const researcher = {
+export const FEASIBILITY_ACCESS = {
   kind: 'user',
   roles: ['researcher', 'admin'],
   owner: 'self',
@@ -23,7 +23,7 @@ export function feasibilityRoutes(app: FastifyInstance, ctx: HubContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post(FEASIBILITY_PATHS.queries, {
-    config: { access: researcher },
+    config: { access: FEASIBILITY_ACCESS },
     schema: {
       tags: ['feasibility'],
       summary: 'Submit a Circe cohort definition; every chosen site counts it and answers disclosed counts',
@@ -37,7 +37,7 @@ export function feasibilityRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get(FEASIBILITY_PATHS.queries, {
-    config: { access: researcher },
+    config: { access: FEASIBILITY_ACCESS },
     schema: {
       tags: ['feasibility'],
       summary: "The signed-in user's feasibility queries, newest first",
@@ -47,7 +47,7 @@ export function feasibilityRoutes(app: FastifyInstance, ctx: HubContext): void {
   });
 
   r.get(FEASIBILITY_PATHS.query, {
-    config: { access: researcher },
+    config: { access: FEASIBILITY_ACCESS },
     schema: {
       tags: ['feasibility'],
       summary: 'A feasibility query: per-site status, counts as they left each site, totals, attrition',
