@@ -280,7 +280,9 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
           submitted_at timestamptz,
           decided_at timestamptz
         )`.execute(db);
-      await sql`create index application_applicant on application (applicant_id, updated_at desc)`.execute(db);
+      await sql`create index application_applicant on application (applicant_id, updated_at desc)`.execute(
+        db,
+      );
       await sql`
         create table application_attachment (
           id uuid primary key,
@@ -293,7 +295,9 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
           uploaded_by uuid not null references app_user(id),
           uploaded_at timestamptz not null default now()
         )`.execute(db);
-      await sql`create index application_attachment_app on application_attachment (application_id)`.execute(db);
+      await sql`create index application_attachment_app on application_attachment (application_id)`.execute(
+        db,
+      );
       await sql`
         create table drb (
           site_id text primary key references site(id),

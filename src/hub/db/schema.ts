@@ -216,7 +216,15 @@ export interface FeasibilitySiteTable {
 export interface ApplicationTable {
   id: string;
   applicant_id: string;
-  state: 'draft' | 'submitted' | 'under_review' | 'returned' | 'resubmitted' | 'approved' | 'rejected' | 'closed';
+  state:
+    | 'draft'
+    | 'submitted'
+    | 'under_review'
+    | 'returned'
+    | 'resubmitted'
+    | 'approved'
+    | 'rejected'
+    | 'closed';
   content: ColumnType<Record<string, unknown>, string, string>;
   /** SHA-256 of the cohort's canonical JSON, set when the cohort is. */
   cohort_hash: string | null;
