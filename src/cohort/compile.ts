@@ -221,30 +221,32 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
   const priorDays = primary.ObservationWindow?.PriorDays ?? 0;
   const postDays = primary.ObservationWindow?.PostDays ?? 0;
   const primaryLimit = limitType(primary.PrimaryCriteriaLimit);
-  statements.push(
-    createTemp(
-      t.primary,
-      [
-        '-- primary (entry) events, numbered per person',
-        'SELECT P.ordinal AS event_id, P.person_id, P.start_date, P.end_date, P.op_start_date, P.op_end_date, P.visit_occurrence_id',
-        'FROM (',
-        '  SELECT E.person_id, E.start_date, E.end_date,',
-        `    row_number() OVER (PARTITION BY E.person_id ORDER BY E.sort_date ${primaryLimit === 'last' ? 'DESC' : 'ASC'}, E.event_id) AS ordinal,`,
-        '    OP.observation_period_start_date AS op_start_date, OP.observation_period_end_date AS op_end_date,',
-        '    CAST(E.visit_occurrence_id AS BIGINT) AS visit_occurrence_id',
-        '  FROM (',
-        indent(entryQueries.join('\nUNION ALL\n'), 4),
-        '  ) E',
-        `  JOIN ${cdm}.observation_period OP ON OP.person_id = E.person_id`,
-        '    AND E.start_date >= OP.observation_period_start_date AND E.start_date <= OP.observation_period_end_date',
-        `  WHERE ${addDays('OP.observation_period_start_date', priorDays)} <= E.start_date`,
-        `    AND ${addDays('E.start_date', postDays)} <= OP.observation_period_end_date`,
-        ') P',
-        ...(primaryLimit === 'all' ? [] : ['WHERE P.ordinal = 1']),
-      ].join('\n'),
-    ),
-    ...analyze(t.primary),
-  );
+  const primaryQuery = [
+    '-- primary (entry) events, numbered per person',
+    'SELECT P.ordinal AS event_id, P.person_id, P.start_date, P.end_date, P.op_start_date, P.op_end_date, P.visit_occurrence_id',
+    'FROM (',
+    '  SELECT E.person_id, E.start_date, E.end_date,',
+    `    row_number() OVER (PARTITION BY E.person_id ORDER BY E.sort_date ${primaryLimit === 'last' ? 'DESC' : 'ASC'}, E.event_id) AS ordinal,`,
+    '    OP.observation_period_start_date AS op_start_date, OP.observation_period_end_date AS op_end_date,',
+    '    CAST(E.visit_occurrence_id AS BIGINT) AS visit_occurrence_id',
+    '  FROM (',
+    indent(entryQueries.join('\nUNION ALL\n'), 4),
+    '  ) E',
+    `  JOIN ${cdm}.observation_period OP ON OP.person_id = E.person_id`,
+    '    AND E.start_date >= OP.observation_period_start_date AND E.start_date <= OP.observation_period_end_date',
+    `  WHERE ${addDays('OP.observation_period_start_date', priorDays)} <= E.start_date`,
+    `    AND ${addDays('E.start_date', postDays)} <= OP.observation_period_end_date`,
+    ') P',
+    ...(primaryLimit === 'all' ? [] : ['WHERE P.ordinal = 1']),
+  ].join('\n');
+  // The events table is written when a later step reads it more than once; a lone mask
+  // pass of per-event rule conditions reads the query itself (see step 4).
+  let primaryWritten = false;
+  const writePrimary = () => {
+    if (primaryWritten) return;
+    primaryWritten = true;
+    statements.push(createTemp(t.primary, primaryQuery), ...analyze(t.primary));
+  };
   // A first/last limit leaves one event per person; later first/last limits change nothing.
   let onePerPerson = primaryLimit !== 'all';
 
@@ -254,6 +256,7 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
   const applyQualifiedLimit = additional != null && qualifiedLimit !== 'all' && !onePerPerson;
   let qualified = t.primary;
   if (!isGroupEmpty(additional) || applyQualifiedLimit) {
+    writePrimary();
     qualified = t.qualified;
     const additionalJoin = isGroupEmpty(additional)
       ? []
@@ -295,6 +298,7 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     description: rule.description ?? null,
   }));
   const fullMask = ((1n << BigInt(rules.length)) - 1n).toString();
+  if (rules.length === 0) writePrimary();
   if (rules.length > 0) {
     // A rule that checks the event row alone is a condition on it (EXISTS / NOT EXISTS),
     // evaluated in the one pass over the events; any other rule is one left join (its group
@@ -303,6 +307,8 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     const predicates = rules.map((rule, i) =>
       groupPredicate(rule.expression, ctx, `InclusionRules[${i}].expression`),
     );
+    const inlinePrimary = qualified === t.primary && predicates.every((p) => p != null);
+    if (!inlinePrimary) writePrimary();
     const ruleJoins = rules.flatMap((rule, i) =>
       predicates[i] != null
         ? []
@@ -328,7 +334,7 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       '  FROM (',
       '    SELECT P.event_id, P.person_id, P.start_date, P.end_date, P.op_end_date,',
       indent(passes.join(',\n'), 2),
-      `    FROM ${qualified} P`,
+      inlinePrimary ? `    FROM (\n${indent(primaryQuery, 6)}\n    ) P` : `    FROM ${qualified} P`,
       ...(ruleJoins.length > 0 ? [indent(ruleJoins.join('\n'), 2)] : []),
       '  ) PR',
     ].join('\n');
@@ -576,14 +582,14 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       : tables.map((table) => `DROP TABLE IF EXISTS temp.main.${table}`);
   // PostgreSQL has no CREATE OR REPLACE TABLE: leftovers of an interrupted run go first.
   // Each work table is one script (with its ANALYZE), so a failure names its step; the
-  // result writes and the drops are one script each.
+  // result writes are one script; the drops go as they are.
   const scripts: string[] = isPostgres ? [...dropTemp(created)] : [];
   for (const statement of statements.slice(0, resultStart)) {
     if (statement.startsWith('ANALYZE ') && scripts.length > 0)
       scripts.push(script([scripts.pop()!, statement]));
     else scripts.push(statement);
   }
-  scripts.push(script(statements.slice(resultStart)), script(dropTemp(created)));
+  scripts.push(script(statements.slice(resultStart)), ...dropTemp(created));
   if (isPostgres) statements.unshift(...dropTemp(created));
   statements.push(...dropTemp(created));
   return { dialect: options.dialect, cohortId: id, statements, scripts, inclusionRules, expression: parsed };
