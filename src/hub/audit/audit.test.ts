@@ -105,6 +105,23 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     expect(await verify()).toMatchObject({ ok: true, entries: 8 });
   });
 
+  it('picks up entries another writer appended behind its back', async (t) => {
+    if (!hub) return t.skip();
+    const inHub = () =>
+      hub!.ctx.db
+        .transaction()
+        .execute((trx) => audit(hub!.ctx, { actorType: 'system', action: 'test.hub' }, trx));
+    await inHub();
+    // A plain Kysely has no commit hooks, like another process (the CLI) writing the same chain.
+    const elsewhere = hub.ctx.db.withoutPlugins();
+    await elsewhere
+      .transaction()
+      .execute((trx) => audit(hub!.ctx, { actorType: 'system', action: 'test.elsewhere' }, trx));
+    await inHub();
+    await Promise.all([inHub(), inHub()]);
+    expect(await verify()).toMatchObject({ ok: true, entries: 11 });
+  });
+
   it('names an edited entry', async (t) => {
     if (!hub) return t.skip();
     await sql`update audit_entry set details = '{"i":3,"note":"changed"}' where seq = 4`.execute(hub.ctx.db);

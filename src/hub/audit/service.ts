@@ -12,9 +12,9 @@ import {
   verifyChain,
 } from '../../protocol/audit-chain.ts';
 import type { HubContext } from '../context.ts';
-import { onBeforeCommit } from '../db/database.ts';
+import { type AfterSettle, onBeforeCommit } from '../db/database.ts';
 import type { HubDatabase } from '../db/schema.ts';
-import { auditHead, auditPage, insertAuditEntries, lockAuditHead } from './store.ts';
+import { auditHead, auditPage, insertAuditEntries, insertAuditEntriesAfter, lockAuditHead } from './store.ts';
 
 /** Who did something, as the audit log records it. */
 export interface Actor {
@@ -47,7 +47,7 @@ export async function audit(ctx: HubContext, input: AuditInput, trx?: Kysely<Hub
     details: input.details ?? {},
   };
   if (!trx) {
-    await ctx.db.transaction().execute((own) => appendEntries(ctx, own, [event]));
+    await ctx.db.transaction().execute((own) => audit(ctx, input, own));
     return;
   }
   const queued = pendingEntries.get(trx);
@@ -56,30 +56,93 @@ export async function audit(ctx: HubContext, input: AuditInput, trx?: Kysely<Hub
     return;
   }
   const events = [event];
-  const deferred = onBeforeCommit(trx, async () => {
+  const deferred = onBeforeCommit(trx, () => {
     pendingEntries.delete(trx);
-    await appendEntries(ctx, trx, events);
+    return appendAtCommit(ctx, trx, events);
   });
   if (deferred) pendingEntries.set(trx, events);
   // A transaction opened outside the hub database has no commit hook: append at once.
-  else await appendEntries(ctx, trx, events);
+  else await insertAuditEntries(trx, await chainAfterLockedHead(ctx, trx, events));
 }
 
 /** Entries queued per open transaction, appended by its before-commit hook. */
 const pendingEntries = new WeakMap<Kysely<HubDatabase>, AuditEvent[]>();
 
-/** Takes the chain lock (held to commit), reads the head and appends `events` in order. */
-async function appendEntries(ctx: HubContext, db: Kysely<HubDatabase>, events: AuditEvent[]): Promise<void> {
-  await lockAuditHead(db);
-  let head = await auditHead(db);
-  const entries: AuditEntry[] = [];
-  const at = new Date();
-  for (const event of events) {
-    const entry = chainEntry(head, event, ctx.keys.privateKey, at);
-    entries.push(entry);
-    head = entry;
+/**
+ * This process's appenders to one database take turns, and the turn remembers the head the
+ * last one committed: the next appender then needs no head read, and the turn passes on
+ * the moment a commit returns, so the chain's critical section is lock, insert, commit.
+ */
+interface ChainTail {
+  turn: Promise<void>;
+  head: Pick<AuditEntry, 'seq' | 'hash'> | undefined;
+  headKnown: boolean;
+}
+const chainTails = new WeakMap<Kysely<HubDatabase>, ChainTail>();
+
+async function appendAtCommit(
+  ctx: HubContext,
+  trx: Kysely<HubDatabase>,
+  events: AuditEvent[],
+): Promise<AfterSettle> {
+  let tail = chainTails.get(ctx.db);
+  if (!tail) {
+    tail = { turn: Promise.resolve(), head: undefined, headKnown: false };
+    chainTails.set(ctx.db, tail);
   }
-  await insertAuditEntries(db, entries);
+  const mine = tail;
+  const previous = mine.turn;
+  let release!: () => void;
+  mine.turn = new Promise((resolve) => {
+    release = resolve;
+  });
+  await previous;
+  try {
+    // The database lock still serializes against other processes (the CLI) on the same chain.
+    await lockAuditHead(trx);
+    let entries = mine.headKnown ? chainOnto(ctx, mine.head, events) : undefined;
+    if (!entries || !(await insertAuditEntriesAfter(trx, entries, mine.head?.seq ?? 0))) {
+      // Unknown head, or another process appended since: read it under the lock.
+      entries = chainOnto(ctx, await auditHead(trx), events);
+      await insertAuditEntries(trx, entries);
+    }
+    const last = entries.at(-1)!;
+    return (committed) => {
+      mine.head = { seq: last.seq, hash: last.hash };
+      mine.headKnown = committed;
+      release();
+    };
+  } catch (error) {
+    mine.headKnown = false;
+    release();
+    throw error;
+  }
+}
+
+/** Takes the chain lock (held to commit), reads the head and chains `events` onto it. */
+async function chainAfterLockedHead(
+  ctx: HubContext,
+  db: Kysely<HubDatabase>,
+  events: AuditEvent[],
+): Promise<AuditEntry[]> {
+  await lockAuditHead(db);
+  return chainOnto(ctx, await auditHead(db), events);
+}
+
+function chainOnto(
+  ctx: HubContext,
+  head: Pick<AuditEntry, 'seq' | 'hash'> | undefined,
+  events: AuditEvent[],
+): AuditEntry[] {
+  const at = new Date();
+  const entries: AuditEntry[] = [];
+  let previous = head;
+  for (const event of events) {
+    const entry = chainEntry(previous, event, ctx.keys.privateKey, at);
+    entries.push(entry);
+    previous = entry;
+  }
+  return entries;
 }
 
 const PAGE = 5000;

@@ -59,6 +59,26 @@ export async function insertAuditEntries(db: Kysely<HubDatabase>, entries: Audit
     .execute();
 }
 
+/**
+ * Inserts `entries` only if the chain still ends at `headSeq` (no one else appended since
+ * the caller last saw it); false when it did not, and nothing was inserted.
+ */
+export async function insertAuditEntriesAfter(
+  db: Kysely<HubDatabase>,
+  entries: AuditEntry[],
+  headSeq: number,
+): Promise<boolean> {
+  const rows = entries.map(
+    (e) =>
+      sql`(${e.seq}::bigint, ${e.at}, ${e.actorType}, ${e.actorId}::text, ${e.action}, ${e.targetType}::text, ${e.targetId}::text, ${JSON.stringify(e.details)}::json, ${e.prevHash}, ${e.hash}, ${e.signature})`,
+  );
+  const result = await sql`
+    insert into audit_entry (seq, at, actor_type, actor_id, action, target_type, target_id, details, prev_hash, hash, signature)
+    select * from (values ${sql.join(rows)}) as entry
+    where not exists (select 1 from audit_entry where seq > ${headSeq})`.execute(db);
+  return Number(result.numAffectedRows ?? 0) === entries.length;
+}
+
 /** Entries in stored sequence order, a page at a time. */
 export async function auditPage(
   db: Kysely<HubDatabase>,

@@ -23,12 +23,16 @@ export interface HubDb {
   close(): Promise<void>;
 }
 
-type BeforeCommit = () => Promise<void>;
+/** What a before-commit hook may return: called once the commit (or rollback) is over. */
+export type AfterSettle = (committed: boolean) => void;
+// Anything but a function returned by a hook is ignored.
+type BeforeCommit = () => Promise<unknown>;
 const beforeCommitHooks = new WeakMap<object, BeforeCommit[]>();
 
 /**
  * Runs `hook` inside `trx` after the transaction's own work and right before it commits
- * (a hook that throws rolls the transaction back). Returns false when `trx` was not opened
+ * (a hook that throws rolls the transaction back). A hook may return a function, called
+ * with whether the transaction committed once it has. Returns false when `trx` was not opened
  * through the hub database (then nothing is registered and the caller must act at once).
  */
 export function onBeforeCommit(trx: Kysely<HubDatabase>, hook: BeforeCommit): boolean {
@@ -56,18 +60,36 @@ function withBeforeCommit(builder: TransactionBuilder<HubDatabase>): Transaction
     setIsolationLevel: (level: Parameters<TransactionBuilder<HubDatabase>['setIsolationLevel']>[0]) =>
       withBeforeCommit(builder.setIsolationLevel(level)),
     execute: <T>(callback: (trx: Transaction<HubDatabase>) => Promise<T>): Promise<T> =>
-      builder.execute(async (trx) => {
-        const hooks: BeforeCommit[] = [];
-        beforeCommitHooks.set(trx, hooks);
-        const result = await callback(trx);
-        // A hook may register another (an audit entry written by a hook); run until none is left.
-        for (let next = hooks.shift(); next; next = hooks.shift()) await next();
-        beforeCommitHooks.delete(trx);
-        return result;
-      }),
+      settle(builder, callback),
   };
   // TransactionBuilder's fields are private, so a wrapper with its public surface is cast.
   return hooked as unknown as TransactionBuilder<HubDatabase>;
+}
+
+async function settle<T>(
+  builder: TransactionBuilder<HubDatabase>,
+  callback: (trx: Transaction<HubDatabase>) => Promise<T>,
+): Promise<T> {
+  const afterSettle: AfterSettle[] = [];
+  let committed = false;
+  try {
+    const result = await builder.execute(async (trx) => {
+      const hooks: BeforeCommit[] = [];
+      beforeCommitHooks.set(trx, hooks);
+      const value = await callback(trx);
+      // A hook may register another (an audit entry written by a hook); run until none is left.
+      for (let next = hooks.shift(); next; next = hooks.shift()) {
+        const after = await next();
+        if (typeof after === 'function') afterSettle.push(after as AfterSettle);
+      }
+      beforeCommitHooks.delete(trx);
+      return value;
+    });
+    committed = true;
+    return result;
+  } finally {
+    for (const after of afterSettle) after(committed);
+  }
 }
 
 // Timestamps come back as Date, bigint counts as number (they stay far below 2^53).
