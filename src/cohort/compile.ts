@@ -336,6 +336,9 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       indent(passes.join(',\n'), 2),
       inlinePrimary ? `    FROM (\n${indent(primaryQuery, 6)}\n    ) P` : `    FROM ${qualified} P`,
       ...(ruleJoins.length > 0 ? [indent(ruleJoins.join('\n'), 2)] : []),
+      // OFFSET 0 keeps the pass flags one column each: flattened, each rule's condition
+      // would be evaluated once per use (mask, count, first rule).
+      '    OFFSET 0',
       '  ) PR',
     ].join('\n');
     statements.push(
