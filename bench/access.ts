@@ -387,7 +387,7 @@ try {
   const { errors, p99 } = report(
     `workload: ${USERS} users for ${elapsed.toFixed(1)} s (${(
       [...stats.values()].reduce((n, s) => n + s.latencies.length, 0) / elapsed
-    ).toFixed(0)} req/s)`,
+    ).toFixed(0)} req/s; after ${SECONDS} s each user finishes the round it is in)`,
     baselineP99,
   );
   const states = await hub.ctx.db
