@@ -20,7 +20,6 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { seedDemoDrbs } from '../src/hub/access/demo.ts';
 import { verifyAuditLog } from '../src/hub/audit/service.ts';
@@ -33,10 +32,10 @@ import { generateSigningKeyPair } from '../src/protocol/signing.ts';
 import { commonConditionOver65 } from '../src/site/feasibility/test-fixture.ts';
 import { createTempDatabase, postgresReachable } from '../test/support/postgres.ts';
 import { signIn, type TestSession } from '../test/support/session.ts';
-import { benchDir } from './support.ts';
+import { benchDir, benchFlags } from './support.ts';
 
-const { values: flags } = parseArgs({
-  options: {
+const flags = benchFlags(
+  {
     users: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '60' },
     'think-ms': { type: 'string', default: '0' },
@@ -45,7 +44,8 @@ const { values: flags } = parseArgs({
     /** A folder for a CPU profile of the hub process (node --cpu-prof), to see where its time goes. */
     'cpu-prof': { type: 'string' },
   },
-});
+  'npx tsx bench/access.ts [--users 200] [--seconds 60] [--think-ms 0] [--reviewer-share 0.25] [--in-process] [--cpu-prof DIR]',
+);
 const USERS = Number(flags.users);
 const SECONDS = Number(flags.seconds);
 const THINK_MS = Number(flags['think-ms']);

@@ -18,7 +18,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { startDemoNetwork } from '../src/cli/demo.ts';
 import { cohortResultTablesDdl, compileCohort } from '../src/cohort/compile.ts';
 import { type CohortGenerationSummary, generateCohort } from '../src/cohort/generate.ts';
@@ -37,10 +36,10 @@ import {
   handWrittenCohortWithAttritionSql,
   loadSyntheticOmop,
 } from './feasibility-data.ts';
-import { benchDir, EUNOMIA, seconds, vocabularyStore } from './support.ts';
+import { benchDir, benchFlags, EUNOMIA, seconds, vocabularyStore } from './support.ts';
 
-const { values: flags } = parseArgs({
-  options: {
+const flags = benchFlags(
+  {
     patients: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '5' },
     dialects: { type: 'string', default: 'duckdb,postgres' },
@@ -48,7 +47,8 @@ const { values: flags } = parseArgs({
     'fanout-sites': { type: 'string', default: '10' },
     'fanout-patients': { type: 'string', default: '200' },
   },
-});
+  'npx tsx bench/feasibility.ts [--patients 100000] [--rounds 5] [--dialects duckdb,postgres] [--profile] [--fanout-sites 10 (0 skips)] [--fanout-patients 200]',
+);
 const patients = Number(flags.patients);
 const rounds = Number(flags.rounds);
 if (!Number.isInteger(patients) || patients < 1)

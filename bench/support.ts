@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ingestFhir } from '../src/site/ingest/fhir-ingest.ts';
 import { loadVocabulary } from '../src/site/ingest/omop-csv.ts';
 import { openSiteStore } from '../src/site/store/open.ts';
@@ -35,4 +36,24 @@ export async function ingest(store: SiteStore, exportDir: string, dir: string) {
 
 export function seconds(since: number): number {
   return (performance.now() - since) / 1000;
+}
+
+/**
+ * A bench's flags (node:util parseArgs). `--help` prints `usage` and exits 0; an unknown or
+ * malformed flag is named with `usage` and exits 2 — never a stack trace.
+ */
+export function benchFlags<const O extends NonNullable<ParseArgsConfig['options']>>(
+  options: O,
+  usage: string,
+): ReturnType<typeof parseArgs<{ options: O }>>['values'] {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`usage: ${usage}\n`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ options }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\nusage: ${usage}\n`);
+    process.exit(2);
+  }
 }
