@@ -3,21 +3,27 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HUB_DIALECTS, startTestHub, type TestHub } from '../../../test/support/hub.ts';
 import { audit, verifyAuditLog } from './service.ts';
 
+/** A hub on the dialect with six audit entries already appended. */
+async function hubWithEntries(dialect: (typeof HUB_DIALECTS)[number]): Promise<TestHub | undefined> {
+  const hub = await startTestHub(dialect);
+  if (!hub) return undefined;
+  for (let i = 0; i < 6; i++) {
+    await audit(hub.ctx, {
+      actorType: 'user',
+      actorId: `user-${i}`,
+      action: 'test.event',
+      targetType: 'thing',
+      targetId: String(i),
+      details: { i, note: '한국어 ok', ratio: 0.1 + 0.2 },
+    });
+  }
+  return hub;
+}
+
 describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
   let hub: TestHub | undefined;
   beforeEach(async () => {
-    hub = await startTestHub(dialect);
-    if (!hub) return;
-    for (let i = 0; i < 6; i++) {
-      await audit(hub.ctx, {
-        actorType: 'user',
-        actorId: `user-${i}`,
-        action: 'test.event',
-        targetType: 'thing',
-        targetId: String(i),
-        details: { i, note: '한국어 ok', ratio: 0.1 + 0.2 },
-      });
-    }
+    hub = await hubWithEntries(dialect);
   });
   afterEach(async () => {
     await hub?.dispose();
@@ -75,36 +81,6 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     }
   });
 
-  it('does not hold the chain lock while a transaction is still working', async (t) => {
-    // PGlite has one connection, so two transactions cannot be open at once there.
-    if (!hub || dialect === 'pglite') return t.skip();
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let audited!: () => void;
-    const auditedInSlow = new Promise<void>((resolve) => {
-      audited = resolve;
-    });
-    const slow = hub.ctx.db.transaction().execute(async (trx) => {
-      await audit(hub!.ctx, { actorType: 'system', action: 'test.slow' }, trx);
-      audited();
-      await held;
-    });
-    await auditedInSlow;
-    // Would wait for `slow` forever if its audit() had taken the lock.
-    await hub.ctx.db
-      .transaction()
-      .execute((trx) => audit(hub!.ctx, { actorType: 'system', action: 'test.fast' }, trx));
-    release();
-    await slow;
-    const actions = await sql<{
-      action: string;
-    }>`select action from audit_entry where seq > 6 order by seq`.execute(hub.ctx.db);
-    expect(actions.rows.map((row) => row.action)).toEqual(['test.fast', 'test.slow']);
-    expect(await verify()).toMatchObject({ ok: true, entries: 8 });
-  });
-
   it('picks up entries another writer appended behind its back', async (t) => {
     if (!hub) return t.skip();
     const inHub = () =>
@@ -150,5 +126,46 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     if (!hub) return t.skip();
     await sql`update audit_entry set actor_id = 'someone-else' where seq = 6`.execute(hub.ctx.db);
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 6 });
+  });
+});
+
+// PGlite has one connection, so two transactions cannot be open at once there.
+describe('audit log on postgres, two transactions at once', () => {
+  let hub: TestHub | undefined;
+  beforeEach(async () => {
+    hub = await hubWithEntries('postgres');
+  });
+  afterEach(async () => {
+    await hub?.dispose();
+  });
+  const verify = () => verifyAuditLog(hub!.ctx.db, hub!.ctx.keys.publicKey);
+
+  it('does not hold the chain lock while a transaction is still working', async (t) => {
+    if (!hub) return t.skip();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let audited!: () => void;
+    const auditedInSlow = new Promise<void>((resolve) => {
+      audited = resolve;
+    });
+    const slow = hub.ctx.db.transaction().execute(async (trx) => {
+      await audit(hub!.ctx, { actorType: 'system', action: 'test.slow' }, trx);
+      audited();
+      await held;
+    });
+    await auditedInSlow;
+    // Would wait for `slow` forever if its audit() had taken the lock.
+    await hub.ctx.db
+      .transaction()
+      .execute((trx) => audit(hub!.ctx, { actorType: 'system', action: 'test.fast' }, trx));
+    release();
+    await slow;
+    const actions = await sql<{
+      action: string;
+    }>`select action from audit_entry where seq > 6 order by seq`.execute(hub.ctx.db);
+    expect(actions.rows.map((row) => row.action)).toEqual(['test.fast', 'test.slow']);
+    expect(await verify()).toMatchObject({ ok: true, entries: 8 });
   });
 });

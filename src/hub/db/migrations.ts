@@ -425,6 +425,14 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`create index session_of_user on session (user_id)`.execute(db);
     },
   },
+  {
+    id: 10,
+    name: 'notification order',
+    async up(db) {
+      // Clocks can tie (PGlite's is coarse): the inbox breaks ties by the order of writing.
+      await sql`alter table notification add column seq bigserial`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

@@ -343,6 +343,8 @@ export interface NotificationTable {
   email_attempts: ColumnType<number, number | undefined, number>;
   email_next_at: Timestamp | null;
   email_error: string | null;
+  /** Order of writing: breaks ties between equal `created_at`. */
+  seq: ColumnType<number, never, never>;
 }
 
 export interface HubDatabase {

@@ -47,7 +47,7 @@ export function inboxOf(db: Db, userId: string, limit: number, offset: number): 
     .where('user_id', '=', userId)
     .orderBy(sql`read_at is null`, 'desc')
     .orderBy('created_at', 'desc')
-    .orderBy('id')
+    .orderBy('seq', 'desc')
     .limit(limit)
     .offset(offset)
     .execute();
