@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 
-export const SUPPRESSED = '<10' as const;
-
-/** A count as it may leave a site: exact when ≥ the minimum cell size or 0, else "<10". */
-export const disclosedCountSchema = z.union([z.number().int().min(0), z.literal(SUPPRESSED)]);
+/** A count as it may leave a site: exact when 0 or ≥ the site's minimum cell size N, else "<N". */
+export const disclosedCountSchema = z.union([
+  z.number().int().min(0),
+  z.templateLiteral(['<', z.number().int().min(10)]),
+]);
 export type DisclosedCount = z.infer<typeof disclosedCountSchema>;
 
 export const kahnContextSchema = z.enum(['Verification', 'Validation']);

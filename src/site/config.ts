@@ -53,7 +53,15 @@ const envSchema = z.object({
   ITDA_MIN_ROWS_MODEL_UPDATE: z.coerce.number().optional(),
 });
 
-function siteDisclosurePolicy(e: z.infer<typeof envSchema>): DisclosurePolicy {
+const disclosureEnv = envSchema.pick({
+  ITDA_MIN_CELL_COUNT: true,
+  ITDA_FEASIBILITY_ROUNDING: true,
+  ITDA_MIN_ROWS_MOMENTS: true,
+  ITDA_GLM_ROWS_PER_PARAMETER: true,
+  ITDA_MIN_ROWS_MODEL_UPDATE: true,
+});
+
+function siteDisclosurePolicy(e: z.infer<typeof disclosureEnv>): DisclosurePolicy {
   return disclosurePolicy(
     {
       minCellCount: e.ITDA_MIN_CELL_COUNT,
@@ -70,6 +78,11 @@ function siteDisclosurePolicy(e: z.infer<typeof envSchema>): DisclosurePolicy {
       minRowsForModelUpdate: 'ITDA_MIN_ROWS_MODEL_UPDATE',
     },
   );
+}
+
+/** The steward's disclosure thresholds alone: for commands that publish or print aggregates. */
+export function loadSiteDisclosure(env: NodeJS.ProcessEnv = process.env): DisclosurePolicy {
+  return siteDisclosurePolicy(parseEnv(disclosureEnv, env));
 }
 
 /** Just where the site's OMOP store is: for commands that touch the store, not the hub. */

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ItdaError } from '../../protocol/errors.ts';
-import { loadSiteStoreConfig } from '../../site/config.ts';
+import { loadSiteDisclosure, loadSiteStoreConfig } from '../../site/config.ts';
 import { ingestFhir } from '../../site/ingest/fhir-ingest.ts';
 import { type DirectoryLoadResult, loadOmopCsv, loadVocabulary } from '../../site/ingest/omop-csv.ts';
 import { computeProfile } from '../../site/profile/profile.ts';
@@ -263,7 +263,9 @@ export function registerStoreCommands(program: Command, site: Command): void {
     .option('--json', 'print the whole profile as JSON')
     .action(
       action(async (options: StoreFlags & { json?: boolean }) => {
-        const profile = await withStore(options, 'read', (store) => computeProfile(store));
+        const profile = await withStore(options, 'read', (store) =>
+          computeProfile(store, { disclosure: loadSiteDisclosure() }),
+        );
         if (options.json) {
           process.stdout.write(`${JSON.stringify(profile, null, 2)}\n`);
           return;

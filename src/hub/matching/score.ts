@@ -19,7 +19,7 @@
 import type { DatasetInput } from '../../protocol/catalog.ts';
 import { checkDuoCompatibility, type DuoStatus } from '../../protocol/duo.ts';
 import type { NeedInput, ScoreBreakdown } from '../../protocol/matching.ts';
-import type { ProfileReport } from '../../protocol/reports.ts';
+import type { DisclosedCount, ProfileReport } from '../../protocol/reports.ts';
 
 export const WEIGHTS = { modality: 0.25, conditions: 0.3, size: 0.2, temporal: 0.1, duo: 0.15 } as const;
 /** A dataset scoring at least this (without a DUO conflict) is matched: its stewards hear of the need. */
@@ -29,8 +29,8 @@ const DAY_MS = 86_400_000;
 const DUO_SCORE: Record<DuoStatus, number> = { compatible: 1, needs_review: 0.5, conflict: 0 };
 
 /** Persons per condition concept in a profile (analysis 400), as disclosed. */
-export function conditionCounts(profile: ProfileReport | undefined): Map<number, number | '<10'> {
-  const counts = new Map<number, number | '<10'>();
+export function conditionCounts(profile: ProfileReport | undefined): Map<number, DisclosedCount> {
+  const counts = new Map<number, DisclosedCount>();
   const analysis = profile?.analyses.find((a) => a.analysisId === 400);
   for (const row of analysis?.rows ?? []) {
     const id = Number(row.strata[0]);

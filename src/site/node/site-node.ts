@@ -121,7 +121,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
     try {
       const quality = await runQualityChecks(store);
       await client.request('PUT', `/api/sites/${config.siteId}/quality`, quality);
-      const profile = await computeProfile(store);
+      const profile = await computeProfile(store, { disclosure: config.disclosure });
       await client.request('PUT', `/api/sites/${config.siteId}/profile`, profile);
       state.reportsPublishedAt = new Date().toISOString();
       log.info(

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
+import { DISCLOSURE_DEFAULTS } from '../../privacy/disclosure.ts';
 import { type ProfileReport, profileReportSchema } from '../../protocol/reports.ts';
 import { loadOmopCsv } from '../ingest/omop-csv.ts';
-import { computeProfile, disclose } from './profile.ts';
+import { computeProfile } from './profile.ts';
 
 const EUNOMIA = path.resolve(import.meta.dirname, '../../../../shared/data/eunomia-synthea27nj-5.4');
 
@@ -23,7 +24,9 @@ describe.each(SITE_DIALECTS)('site profile on %s', (dialect) => {
   const analysis = (id: number) => profile.analyses.find((a) => a.analysisId === id)!;
   const expectDisclosed = async (id: number, sql: string) => {
     const independent = await t!.store.all<{ s1: string | number | null; n: number }>(sql);
-    const expected = new Map(independent.map((r) => [r.s1 === null ? null : String(r.s1), disclose(r.n)]));
+    const expected = new Map(
+      independent.map((r) => [r.s1 === null ? null : String(r.s1), r.n > 0 && r.n < 10 ? '<10' : r.n]),
+    );
     const got = new Map(analysis(id).rows.map((r) => [r.strata[0] ?? null, r.count]));
     expect(got).toEqual(expected);
   };
@@ -56,6 +59,20 @@ describe.each(SITE_DIALECTS)('site profile on %s', (dialect) => {
     const all = profile.analyses.flatMap((a) => a.rows.map((r) => r.count));
     expect(all).toContain('<10');
     expect(all.filter((c) => typeof c === 'number' && c > 0 && c < 10)).toEqual([]);
+  });
+
+  it("follows the steward's raised cell minimum, labelling small counts with it", async (ctx) => {
+    if (!t) return ctx.skip();
+    const raised = await computeProfile(t.store, {
+      disclosure: { ...DISCLOSURE_DEFAULTS, minCellCount: 30, minRowsForMoments: 30 },
+    });
+    const persons = raised.analyses.find((a) => a.analysisId === 1)!;
+    // 28 persons: exact at the default minimum, "<30" once the steward asks for 30.
+    expect(persons.rows).toEqual([{ strata: [], count: '<30' }]);
+    const all = raised.analyses.flatMap((a) => a.rows.map((r) => r.count));
+    expect(all.filter((c) => typeof c === 'number' && c > 0 && c < 30)).toEqual([]);
+    expect(all).not.toContain('<10');
+    expect(profileReportSchema.parse(raised).minCellCount).toBe(30);
   });
 
   it('releases value distributions only for at least ten values', async (ctx) => {

@@ -3,22 +3,22 @@
  * and age, how long observed, and per domain how many people and records by concept and
  * by month, and measurement value distributions. Analysis names and strata come from the
  * Achilles analysis list (ITDA_ACHILLES_SPEC_DIR); the SQL is Itda's own and runs on both
- * dialects. Every count from 1 to 9 leaves as "<10", and a distribution needs at least
- * 10 values — the disclosure-control defaults.
+ * dialects. Counts below the site's minimum cell size N (10 unless the steward raised it)
+ * leave as "<N", and a distribution needs the policy's minimum rows for moments.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../../omop/csv.ts';
 import { quoteIdent } from '../../omop/ddl.ts';
+import { DISCLOSURE_DEFAULTS, type DisclosurePolicy, suppressCell } from '../../privacy/disclosure.ts';
 import { ItdaError } from '../../protocol/errors.ts';
-import { type DisclosedCount, type ProfileReport, SUPPRESSED } from '../../protocol/reports.ts';
+import type { ProfileReport } from '../../protocol/reports.ts';
 import type { SiteStore } from '../store/store.ts';
 
 export const DEFAULT_ACHILLES_SPEC_DIR = fileURLToPath(
   new URL('../../../../shared/data/achilles/', import.meta.url),
 );
-export const MIN_CELL_COUNT = 10;
 
 interface AnalysisName {
   name: string;
@@ -47,11 +47,6 @@ export function loadAchillesAnalyses(
       },
     ]),
   );
-}
-
-/** Counts 1–9 are suppressed; 0 and ≥ 10 are exact. */
-export function disclose(count: number, minCell = MIN_CELL_COUNT): DisclosedCount {
-  return count > 0 && count < minCell ? SUPPRESSED : count;
 }
 
 const month = (expr: string) =>
@@ -90,10 +85,10 @@ function countAnalyses(s: string): Record<number, string> {
 
 export async function computeProfile(
   store: SiteStore,
-  options: { analyses?: Map<number, AnalysisName>; minCellCount?: number; now?: Date } = {},
+  options: { analyses?: Map<number, AnalysisName>; disclosure?: DisclosurePolicy; now?: Date } = {},
 ): Promise<ProfileReport> {
   const names = options.analyses ?? loadAchillesAnalyses();
-  const minCell = Math.max(MIN_CELL_COUNT, options.minCellCount ?? MIN_CELL_COUNT);
+  const policy = options.disclosure ?? DISCLOSURE_DEFAULTS;
   const s = quoteIdent(store.cdmSchema);
   const analyses: ProfileReport['analyses'] = [];
   for (const [id, sql] of Object.entries(countAnalyses(s))) {
@@ -110,7 +105,7 @@ export async function computeProfile(
           strata: meta.strata.map((_, i) =>
             r[`s${i + 1}`] === null || r[`s${i + 1}`] === undefined ? null : String(r[`s${i + 1}`]),
           ),
-          count: disclose(Number(r.n), minCell),
+          count: suppressCell(Number(r.n), policy),
         }))
         .sort(
           (a, b) => (typeof b.count === 'number' ? b.count : 0) - (typeof a.count === 'number' ? a.count : 0),
@@ -150,7 +145,7 @@ export async function computeProfile(
     v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 1000;
   return {
     generatedAt: (options.now ?? new Date()).toISOString(),
-    minCellCount: minCell,
+    minCellCount: policy.minCellCount,
     concepts,
     analyses,
     distributions: [
@@ -161,10 +156,10 @@ export async function computeProfile(
         rows: distRows.map((r) => {
           const n = Number(r.n);
           // Fewer than ten values: no statistic leaves the site, only "<10".
-          const shown = n >= minCell;
+          const shown = n >= policy.minRowsForMoments;
           return {
             strata: [r.s1 === null ? null : String(r.s1), r.s2 === null ? null : String(r.s2)],
-            count: disclose(n, minCell),
+            count: suppressCell(n, policy),
             min: shown ? stat(r.min_value) : null,
             max: shown ? stat(r.max_value) : null,
             mean: shown ? stat(r.avg_value) : null,

@@ -16,14 +16,15 @@ import {
 } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import type { ProfileReport, QualityReport } from '../../../src/protocol/reports.ts';
+import type { DisclosedCount, ProfileReport, QualityReport } from '../../../src/protocol/reports.ts';
 import { api } from '../api.ts';
 import { EChart } from '../components/EChart.tsx';
 import { useI18n } from '../i18n.tsx';
 import { navigate } from '../router.ts';
 
 type Analysis = ProfileReport['analyses'][number];
-const numeric = (count: number | '<10') => (typeof count === 'number' ? count : 5);
+/** A suppressed "<N" is drawn at N/2, so small cells stay visible without a made-up value. */
+const numeric = (count: DisclosedCount) => (typeof count === 'number' ? count : Number(count.slice(1)) / 2);
 
 function QualitySection({ report }: { report: QualityReport }) {
   const { t } = useI18n();
