@@ -2,13 +2,14 @@
  * OHDSI circe-be's cohort-generation conformance tests, on DuckDB and PostgreSQL: each
  * fixture's `_PREP.json` rows are loaded, the expression (and the variants the upstream
  * CohortGeneration_5_0_0_Test / _5_2_0_Test build from it) is generated, and the `cohort`
- * (and, where given, `cohort_inclusion_result`) rows must equal `_VERIFY.json`.
+ * (and, where given, `cohort_inclusion_result`) rows must equal `_VERIFY.json`. The
+ * count-only path must report the same size and attrition as the full run.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SITE_DIALECTS, type TestStore } from '../../test/support/site-store.ts';
 import { compileCohort } from './compile.ts';
-import { runCompiledCohort } from './generate.ts';
+import { countCompiledCohort, readCohortSummary, runCompiledCohort } from './generate.ts';
 import {
   CIRCE_CDM_SCHEMA,
   CIRCE_TESTS,
@@ -209,8 +210,14 @@ describe.each(SITE_DIALECTS)('Circe cohort generation on %s', (dialect) => {
     await clearTables(t, CIRCE_CDM_SCHEMA);
     await loadCirceRows(t, CIRCE_CDM_SCHEMA, vocabulary);
     await loadCirceRows(t, CIRCE_CDM_SCHEMA, load(testCase.prep));
-    for (const [cohortId, expression] of testCase.variants())
-      await runCompiledCohort(t.store, compileCohort(expression, options(dialect, cohortId)));
+    for (const [cohortId, expression] of testCase.variants()) {
+      const compiled = compileCohort(expression, options(dialect, cohortId));
+      await runCompiledCohort(t.store, compiled);
+      // The count-only path (feasibility) reports what the full run wrote.
+      expect(await countCompiledCohort(t.store, compiled)).toEqual(
+        await readCohortSummary(t.store, compiled, RESULT_SCHEMA),
+      );
+    }
 
     const verify = load(testCase.verify);
     const cohort = await t.store.all(

@@ -56,6 +56,12 @@ export interface CompiledCohort {
    * dozen statements, outweighed the work of a small cohort.
    */
   scripts: string[];
+  /**
+   * The cohort's size and mode-1 attrition alone, without the result tables (what a
+   * feasibility count needs): run `setup`, read `query` (tagged rows, see
+   * `countCompiledCohort`), run `cleanup` — on one connection, in one transaction.
+   */
+  count: { setup: string[]; query: string; cleanup: string[] };
   inclusionRules: CompiledInclusionRule[];
   expression: CohortExpression;
 }
@@ -175,8 +181,11 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
   const analyze = (table: string) => (isPostgres ? [`ANALYZE ${table}`] : []);
   // Only the work tables this expression needs are created; each statement costs a round trip.
   const created: string[] = [];
+  // The same work tables as CTEs, for the count-only query on DuckDB (see `CompiledCohort.count`).
+  const workCtes: string[] = [];
   const createTemp = (table: string, query: string) => {
     created.push(table);
+    workCtes.push(`${table} AS MATERIALIZED (\n${indent(query)}\n)`);
     // DuckDB replaces a leftover table in the same statement; PostgreSQL drops them all first.
     return `CREATE ${isPostgres ? '' : 'OR REPLACE '}TEMP TABLE ${table} AS\n${query}`;
   };
@@ -234,8 +243,13 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     '  ) E',
     `  JOIN ${cdm}.observation_period OP ON OP.person_id = E.person_id`,
     '    AND E.start_date >= OP.observation_period_start_date AND E.start_date <= OP.observation_period_end_date',
-    `  WHERE ${addDays('OP.observation_period_start_date', priorDays)} <= E.start_date`,
-    `    AND ${addDays('E.start_date', postDays)} <= OP.observation_period_end_date`,
+    // A zero observation window is the join condition itself.
+    ...(priorDays === 0 && postDays === 0
+      ? []
+      : [
+          `  WHERE ${addDays('OP.observation_period_start_date', priorDays)} <= E.start_date`,
+          `    AND ${addDays('E.start_date', postDays)} <= OP.observation_period_end_date`,
+        ]),
     ') P',
     ...(primaryLimit === 'all' ? [] : ['WHERE P.ordinal = 1']),
   ].join('\n');
@@ -487,15 +501,79 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     : 'end_date';
   // The censor statistics compare against the uncensored eras, so only then are they kept.
   if (censored) statements.push(createTemp(t.final, finalRows));
+  // The cohort rows: what `cohort` receives, and what the count-only query counts.
+  const cohortSelect = [
+    `SELECT person_id, ${startOut} AS cohort_start_date, ${endOut} AS cohort_end_date`,
+    censored ? `FROM ${t.final}` : `FROM (\n${indent(finalRows)}\n) FR`,
+    ...(censored ? [`WHERE ${startOut} <= ${endOut}`] : []),
+  ].join('\n');
+  // Attrition, each as a SELECT over the events of the given modes (0 = every qualified
+  // event, 1 = each person's best event) with the columns of its result table.
+  const modeValues = (modes: number[]) => `(VALUES ${modes.map((m) => `(${m})`).join(', ')}) AS m (mode_id)`;
+  const byMode = (modes: number[]) =>
+    modes
+      .map((m) =>
+        m === 0
+          ? `SELECT 0 AS mode_id, rule_mask FROM ${t.masks}`
+          : `SELECT 1 AS mode_id, rule_mask FROM ${t.masks} WHERE is_best`,
+      )
+      .join('\n  UNION ALL\n  ');
+  const ruleRows = inclusionRules
+    .map((r) => {
+      const bit = 1n << BigInt(r.ruleSequence);
+      const allButThis = ((1n << BigInt(rules.length)) - 1n - bit).toString();
+      return `(${r.ruleSequence}, CAST(${bit.toString()} AS BIGINT), CAST(${allButThis} AS BIGINT))`;
+    })
+    .join(', ');
+  const attrition = (modes: number[]) => ({
+    summary:
+      rules.length === 0
+        ? // Circe writes no attrition without rules; the summary still gives the base count.
+          modes
+            .map((m) => {
+              const n = m === 0 ? 'COUNT(*)' : 'COUNT(DISTINCT person_id)';
+              return `SELECT ${id} AS cohort_definition_id, ${n} AS base_count, ${n} AS final_count, ${m} AS mode_id FROM ${qualified}`;
+            })
+            .join('\nUNION ALL\n')
+        : [
+            `SELECT ${id} AS cohort_definition_id, COUNT(E.rule_mask) AS base_count,`,
+            `  COUNT(CASE WHEN E.rule_mask = ${fullMask} THEN 1 END) AS final_count, m.mode_id`,
+            `FROM ${modeValues(modes)}`,
+            'LEFT JOIN (',
+            `  ${byMode(modes)}`,
+            ') E ON E.mode_id = m.mode_id',
+            'GROUP BY m.mode_id',
+          ].join('\n'),
+    inclusionResult: [
+      '-- persons per inclusion-rule mask',
+      `SELECT ${id} AS cohort_definition_id, rule_mask AS inclusion_rule_mask, COUNT(*) AS person_count, mode_id`,
+      'FROM (',
+      `  ${byMode(modes)}`,
+      ') E',
+      'GROUP BY mode_id, rule_mask',
+    ].join('\n'),
+    inclusionStats: [
+      '-- per rule: events passing it, events failing only it (the gain), all events',
+      `SELECT ${id} AS cohort_definition_id, ir.rule_sequence,`,
+      '  COUNT(CASE WHEN (E.rule_mask & ir.rule_bit) <> 0 THEN 1 END) AS person_count,',
+      '  COUNT(CASE WHEN E.rule_mask = ir.all_but_this_mask THEN 1 END) AS gain_count,',
+      '  COUNT(E.rule_mask) AS person_total, m.mode_id',
+      `FROM (VALUES ${ruleRows}) AS ir (rule_sequence, rule_bit, all_but_this_mask)`,
+      `CROSS JOIN ${modeValues(modes)}`,
+      'LEFT JOIN (',
+      `  ${byMode(modes)}`,
+      ') E ON E.mode_id = m.mode_id',
+      'GROUP BY ir.rule_sequence, m.mode_id',
+    ].join('\n'),
+  });
+
   // From here on only the result tables are written: small statements, sent as one script.
   const resultStart = statements.length;
   statements.push(
     `DELETE FROM ${results}.cohort WHERE cohort_definition_id = ${id}`,
     [
       `INSERT INTO ${results}.cohort (cohort_definition_id, subject_id, cohort_start_date, cohort_end_date)`,
-      `SELECT ${id}, person_id, ${startOut}, ${endOut}`,
-      censored ? `FROM ${t.final}` : `FROM (\n${indent(finalRows)}\n) FR`,
-      ...(censored ? [`WHERE ${startOut} <= ${endOut}`] : []),
+      `SELECT ${id}, person_id, cohort_start_date, cohort_end_date FROM (\n${indent(cohortSelect)}\n) C`,
     ].join('\n'),
   );
 
@@ -522,61 +600,25 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
     );
   for (const table of ['cohort_inclusion_result', 'cohort_inclusion_stats', 'cohort_summary_stats'])
     statements.push(`DELETE FROM ${results}.${table} WHERE cohort_definition_id = ${id}`);
-  if (rules.length === 0) {
-    // Circe writes no attrition without rules; the summary still gives the base count.
+  const bothModes = attrition([0, 1]);
+  const summaryInsert = `INSERT INTO ${results}.cohort_summary_stats (cohort_definition_id, base_count, final_count, mode_id)\n${bothModes.summary}`;
+  if (rules.length === 0) statements.push(summaryInsert);
+  else
     statements.push(
-      [
-        `INSERT INTO ${results}.cohort_summary_stats (cohort_definition_id, base_count, final_count, mode_id)`,
-        `SELECT ${id}, COUNT(*), COUNT(*), 0 FROM ${qualified}`,
-        'UNION ALL',
-        `SELECT ${id}, COUNT(DISTINCT person_id), COUNT(DISTINCT person_id), 1 FROM ${qualified}`,
-      ].join('\n'),
+      `INSERT INTO ${results}.cohort_inclusion_result (cohort_definition_id, inclusion_rule_mask, person_count, mode_id)\n${bothModes.inclusionResult}`,
+      `INSERT INTO ${results}.cohort_inclusion_stats (cohort_definition_id, rule_sequence, person_count, gain_count, person_total, mode_id)\n${bothModes.inclusionStats}`,
+      summaryInsert,
     );
-  } else {
-    // Mode 0 counts every qualified event, mode 1 each person's best event.
-    const byMode = `SELECT 0 AS mode_id, rule_mask FROM ${t.masks}\n  UNION ALL\n  SELECT 1 AS mode_id, rule_mask FROM ${t.masks} WHERE is_best`;
-    const ruleRows = inclusionRules
-      .map((r) => {
-        const bit = 1n << BigInt(r.ruleSequence);
-        const allButThis = ((1n << BigInt(rules.length)) - 1n - bit).toString();
-        return `(${r.ruleSequence}, CAST(${bit.toString()} AS BIGINT), CAST(${allButThis} AS BIGINT))`;
-      })
-      .join(', ');
-    statements.push(
-      [
-        '-- persons per inclusion-rule mask, for all events (mode 0) and the best event (mode 1)',
-        `INSERT INTO ${results}.cohort_inclusion_result (cohort_definition_id, inclusion_rule_mask, person_count, mode_id)`,
-        `SELECT ${id}, rule_mask, COUNT(*), mode_id`,
-        'FROM (',
-        `  ${byMode}`,
-        ') E',
-        'GROUP BY mode_id, rule_mask',
-      ].join('\n'),
-      [
-        '-- per rule: events passing it, events failing only it (the gain), all events',
-        `INSERT INTO ${results}.cohort_inclusion_stats (cohort_definition_id, rule_sequence, person_count, gain_count, person_total, mode_id)`,
-        `SELECT ${id}, ir.rule_sequence,`,
-        '  COUNT(CASE WHEN (E.rule_mask & ir.rule_bit) <> 0 THEN 1 END),',
-        '  COUNT(CASE WHEN E.rule_mask = ir.all_but_this_mask THEN 1 END),',
-        '  COUNT(E.rule_mask), m.mode_id',
-        `FROM (VALUES ${ruleRows}) AS ir (rule_sequence, rule_bit, all_but_this_mask)`,
-        'CROSS JOIN (VALUES (0), (1)) AS m (mode_id)',
-        'LEFT JOIN (',
-        `  ${byMode}`,
-        ') E ON E.mode_id = m.mode_id',
-        'GROUP BY ir.rule_sequence, m.mode_id',
-      ].join('\n'),
-      [
-        `INSERT INTO ${results}.cohort_summary_stats (cohort_definition_id, base_count, final_count, mode_id)`,
-        `SELECT ${id}, COUNT(E.rule_mask), COUNT(CASE WHEN E.rule_mask = ${fullMask} THEN 1 END), m.mode_id`,
-        'FROM (VALUES (0), (1)) AS m (mode_id)',
-        'LEFT JOIN (',
-        `  ${byMode}`,
-        ') E ON E.mode_id = m.mode_id',
-        'GROUP BY m.mode_id',
-      ].join('\n'),
-    );
-  }
+
+  // The count-only query: what `readCohortSummary` reads back, computed from the work
+  // tables directly (mode 1), as tagged rows.
+  const bestEvent = attrition([1]);
+  const countSelect = [
+    `SELECT 'size' AS kind, CAST(COUNT(*) AS BIGINT) AS a, CAST(COUNT(DISTINCT person_id) AS BIGINT) AS b, CAST(NULL AS BIGINT) AS c FROM (\n${indent(cohortSelect)}\n) C`,
+    rules.length === 0
+      ? `UNION ALL SELECT 'summary', CAST(base_count AS BIGINT), CAST(final_count AS BIGINT), NULL FROM (\n${indent(bestEvent.summary)}\n) S`
+      : `UNION ALL SELECT 'mask', CAST(inclusion_rule_mask AS BIGINT), CAST(person_count AS BIGINT), NULL FROM (\n${indent(bestEvent.inclusionResult)}\n) M`,
+  ].join('\n');
 
   // Drops name the temporary schema so they can never touch a permanent table of that name.
   const dropTemp = (tables: string[]) =>
@@ -592,10 +634,25 @@ export function compileCohort(expression: unknown, options: CompileCohortOptions
       scripts.push(script([scripts.pop()!, statement]));
     else scripts.push(statement);
   }
+  // Counting alone writes nothing. DuckDB answers it in one statement, the work tables as
+  // materialized CTEs (each statement of the table path has a fixed cost of a few ms, which
+  // at 100,000 persons outweighed the work); PostgreSQL keeps its analyzed temp tables,
+  // which its planner needs for good joins.
+  const count = isPostgres
+    ? { setup: [...scripts], query: countSelect, cleanup: dropTemp(created) }
+    : { setup: [], query: `WITH\n${workCtes.join(',\n')}\n${countSelect}`, cleanup: [] };
   scripts.push(script(statements.slice(resultStart)), ...dropTemp(created));
   if (isPostgres) statements.unshift(...dropTemp(created));
   statements.push(...dropTemp(created));
-  return { dialect: options.dialect, cohortId: id, statements, scripts, inclusionRules, expression: parsed };
+  return {
+    dialect: options.dialect,
+    cohortId: id,
+    statements,
+    scripts,
+    count,
+    inclusionRules,
+    expression: parsed,
+  };
 }
 
 /**

@@ -39,6 +39,13 @@ export interface CohortGenerationSummary {
   inclusionRules: InclusionRuleAttrition[];
 }
 
+interface TaggedRow {
+  kind: string;
+  a: unknown;
+  b: unknown;
+  c: unknown;
+}
+
 function toNumber(value: unknown): number {
   return typeof value === 'bigint' ? Number(value) : Number(value ?? 0);
 }
@@ -61,46 +68,51 @@ export async function readCohortSummary(
 ): Promise<CohortGenerationSummary> {
   const results = quoteIdent(resultSchema);
   const id = compiled.cohortId;
-  // One round trip: size, summary, per-rule stats and masks as tagged rows.
-  const rows = await runner.all<{ kind: string; a: unknown; b: unknown; c: unknown }>(
+  // One round trip: size, summary and masks as tagged rows.
+  const rows = await runner.all<TaggedRow>(
     [
       `SELECT 'size' AS kind, CAST(COUNT(*) AS BIGINT) AS a, CAST(COUNT(DISTINCT subject_id) AS BIGINT) AS b, CAST(NULL AS BIGINT) AS c FROM ${results}.cohort WHERE cohort_definition_id = ${id}`,
       `UNION ALL SELECT 'summary', base_count, final_count, NULL FROM ${results}.cohort_summary_stats WHERE cohort_definition_id = ${id} AND mode_id = 1`,
-      `UNION ALL SELECT 'rule', CAST(rule_sequence AS BIGINT), person_count, gain_count FROM ${results}.cohort_inclusion_stats WHERE cohort_definition_id = ${id} AND mode_id = 1`,
       `UNION ALL SELECT 'mask', inclusion_rule_mask, person_count, NULL FROM ${results}.cohort_inclusion_result WHERE cohort_definition_id = ${id} AND mode_id = 1`,
     ].join('\n'),
   );
+  return summaryFromTaggedRows(rows, compiled);
+}
+
+/**
+ * The tagged rows of `readCohortSummary` and of `CompiledCohort.count.query` → a summary:
+ * `size` (cohort rows, persons); with inclusion rules, `mask` (persons per rule mask, best
+ * event), from which every attrition figure follows; without, `summary` (base, final).
+ */
+function summaryFromTaggedRows(rows: TaggedRow[], compiled: CompiledCohort): CohortGenerationSummary {
   const size = rows.find((r) => r.kind === 'size');
-  const summaryRow = rows.find((r) => r.kind === 'summary');
-  const summary = summaryRow && { base_count: summaryRow.a, final_count: summaryRow.b };
-  const stats = rows
-    .filter((r) => r.kind === 'rule')
-    .map((r) => ({ rule_sequence: r.a, person_count: r.b, gain_count: r.c }));
   const masks = rows
     .filter((r) => r.kind === 'mask')
-    .map((r) => ({ inclusion_rule_mask: r.a, person_count: r.b }));
-  const byRule = new Map(stats.map((s) => [toNumber(s.rule_sequence), s]));
+    .map((r) => ({ mask: BigInt(String(r.a)), persons: toNumber(r.b) }));
+  const persons = (test: (mask: bigint) => boolean) =>
+    masks.filter((m) => test(m.mask)).reduce((sum, m) => sum + m.persons, 0);
+  const ruleCount = compiled.inclusionRules.length;
+  const fullMask = (1n << BigInt(ruleCount)) - 1n;
+  const summaryRow = rows.find((r) => r.kind === 'summary');
   const inclusionRules = compiled.inclusionRules.map((rule) => {
+    const bit = 1n << BigInt(rule.ruleSequence);
     // Rules 0..i all passed: the mask has its low i+1 bits set.
-    const prefix = (1n << BigInt(rule.ruleSequence + 1)) - 1n;
-    const remaining = masks
-      .filter((m) => (BigInt(String(m.inclusion_rule_mask)) & prefix) === prefix)
-      .reduce((sum, m) => sum + toNumber(m.person_count), 0);
-    const s = byRule.get(rule.ruleSequence);
+    const prefix = (bit << 1n) - 1n;
     return {
       ruleSequence: rule.ruleSequence,
       name: rule.name,
-      personCount: toNumber(s?.person_count),
-      gainCount: toNumber(s?.gain_count),
-      remainingCount: remaining,
+      personCount: persons((mask) => (mask & bit) !== 0n),
+      // Fails this rule alone: the cohort would gain them without it.
+      gainCount: persons((mask) => mask === fullMask - bit),
+      remainingCount: persons((mask) => (mask & prefix) === prefix),
     };
   });
   return {
-    cohortId: id,
+    cohortId: compiled.cohortId,
     rowCount: toNumber(size?.a),
     personCount: toNumber(size?.b),
-    baseCount: toNumber(summary?.base_count),
-    finalCount: toNumber(summary?.final_count),
+    baseCount: ruleCount > 0 ? persons(() => true) : toNumber(summaryRow?.a),
+    finalCount: ruleCount > 0 ? persons((mask) => mask === fullMask) : toNumber(summaryRow?.b),
     inclusionRules,
   };
 }
@@ -118,4 +130,25 @@ export async function generateCohort(
   const compiled = compileCohort(expression, options);
   await runCompiledCohort(runner, compiled);
   return readCohortSummary(runner, compiled, options.resultSchema);
+}
+
+/**
+ * Runs only the count of a compiled cohort (`CompiledCohort.count`): its size and mode-1
+ * attrition, the same as `readCohortSummary` after a full run, without writing the result
+ * tables — they need not exist.
+ */
+export async function countCompiledCohort(
+  runner: CohortSqlRunner,
+  compiled: CompiledCohort,
+): Promise<CohortGenerationSummary> {
+  const { setup, query, cleanup } = compiled.count;
+  // A lone statement is atomic by itself: BEGIN and COMMIT would only add round trips.
+  if (setup.length === 0 && cleanup.length === 0)
+    return summaryFromTaggedRows(await runner.all<TaggedRow>(query), compiled);
+  return runner.transaction(async (tx) => {
+    for (const script of setup) await tx.run(script);
+    const rows = await tx.all<TaggedRow>(query);
+    for (const script of cleanup) await tx.run(script);
+    return summaryFromTaggedRows(rows, compiled);
+  });
 }

@@ -59,7 +59,15 @@ describe.each(SITE_DIALECTS)('feasibility task on %s', (dialect) => {
     expect(strictAnswer.baseCount).toBe(40);
   });
 
-  it('leaves no scratch schema behind, also when the run fails', async () => {
+  it('counts without writing a table', async () => {
+    if (!t) return;
+    const tables = 'SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2';
+    const before = await t.store.all(tables);
+    await feasibilityHandler(t.store, DISCLOSURE_DEFAULTS)(task(commonConditionOver65()));
+    expect(await t.store.all(tables)).toEqual(before);
+  });
+
+  it('leaves no scratch schema behind, also when a run with rows fails', async () => {
     if (!t) return;
     const store = t.store;
     // A store whose cohort transaction breaks half-way, as a lost connection would.
@@ -82,9 +90,9 @@ describe.each(SITE_DIALECTS)('feasibility task on %s', (dialect) => {
           ),
       },
     }) as SiteStore;
-    await expect(
-      feasibilityHandler(failing, DISCLOSURE_DEFAULTS)(task(commonConditionOver65())),
-    ).rejects.toThrow(/connection lost/);
+    await expect(runCohortOnStore(failing, commonConditionOver65(), { withRows: true })).rejects.toThrow(
+      /connection lost/,
+    );
     expect(statements).toBe(5);
     const schemas = await store.all<{ schema_name: string }>(
       "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'itda_scratch_%'",

@@ -1,11 +1,16 @@
 /**
- * Runs a Circe cohort definition on the site store in a scratch result schema and drops
- * the schema afterwards, whatever happens. Shared by the `feasibility` task and the
- * steward's `itda cohort` commands.
+ * Runs a Circe cohort definition on the site store: a count writes nothing; with rows, the
+ * cohort is written to a scratch result schema that is dropped afterwards, whatever
+ * happens. Shared by the `feasibility` task and the steward's `itda cohort` commands.
  */
 import { randomBytes } from 'node:crypto';
 import { type CompiledCohort, cohortResultTablesDdl, compileCohort } from '../../cohort/compile.ts';
-import { type CohortGenerationSummary, readCohortSummary, runCompiledCohort } from '../../cohort/generate.ts';
+import {
+  type CohortGenerationSummary,
+  countCompiledCohort,
+  readCohortSummary,
+  runCompiledCohort,
+} from '../../cohort/generate.ts';
 import type { SiteStore } from '../store/store.ts';
 
 export interface CohortRow {
@@ -59,11 +64,12 @@ export async function runCohortOnStore(
 ): Promise<CohortRun> {
   const scratch = `itda_scratch_${randomBytes(6).toString('hex')}`;
   const compiled = compileForStore(store, definition, scratch);
+  // A count alone writes nothing: no scratch schema, no result tables.
+  if (!options.withRows) return { summary: await countCompiledCohort(store, compiled) };
   try {
     for (const statement of cohortResultTablesDdl(store.kind, scratch)) await store.run(statement);
     await runCompiledCohort(store, compiled);
     const summary = await readCohortSummary(store, compiled, scratch);
-    if (!options.withRows) return { summary };
     const cohort = await store.all<Record<string, unknown>>(
       `SELECT subject_id, cohort_start_date, cohort_end_date FROM ${scratch}.cohort WHERE cohort_definition_id = ${COHORT_ID} ORDER BY subject_id, cohort_start_date`,
     );
