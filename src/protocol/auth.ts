@@ -48,6 +48,8 @@ export const publicUserSchema = z.object({
   organisationId: z.string().nullable(),
   siteRoles: z.array(siteRoleSchema),
   active: z.boolean(),
+  /** The sites on whose DRB the user sits (given for the signed-in user). */
+  drbSiteIds: z.array(z.string()).optional(),
 });
 
 export const organisationIdSchema = z

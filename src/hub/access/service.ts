@@ -39,7 +39,7 @@ import type { HubDatabase } from '../db/schema.ts';
 import { feasibilityQueryFacts, readFeasibilityQuery } from '../feasibility/service.ts';
 import { enqueueTask, type TaskView } from '../jobs/service.ts';
 import { notifyApplicationChange, notifyPermit } from '../notifications/events.ts';
-import { findSite } from '../sites/store.ts';
+import { findSite, findSites } from '../sites/store.ts';
 import {
   checkUpload,
   MAX_ATTACHMENT_BYTES,
@@ -52,6 +52,7 @@ import {
   type ApplicationRow,
   type AttachmentRow,
   drbSitesOf,
+  drbSizes,
   existingUserIds,
   findApplication,
   findAttachment,
@@ -84,6 +85,8 @@ export interface AccessUser {
   roles: readonly string[];
   /** Per-site roles (steward, drb_member) from the accounts module, when it provides them. */
   siteRoles?: readonly { siteId: string; role: string }[];
+  /** The sites on whose DRB the user sits, when the session lookup loaded them with the user. */
+  drbSiteIds?: readonly string[];
 }
 
 type Db = Kysely<HubDatabase>;
@@ -91,6 +94,9 @@ type Db = Kysely<HubDatabase>;
 const isAdmin = (user: AccessUser) => user.roles.includes('admin');
 const stewardSites = (user: AccessUser) =>
   (user.siteRoles ?? []).filter((r) => r.role === 'steward').map((r) => r.siteId);
+/** DRB seats as of this request; a decision inside a transaction re-reads them there. */
+const drbSitesFor = async (db: Db, user: AccessUser): Promise<readonly string[]> =>
+  user.drbSiteIds ?? drbSitesOf(db, user.id);
 const actorOf = (user: AccessUser) => ({ actorType: 'user' as const, actorId: user.id });
 
 function draftOf(row: ApplicationRow): ApplicationDraft {
@@ -112,15 +118,17 @@ interface Relation {
   stewardSites: string[];
 }
 
+/** `trx`: a transaction about to act on the relation, in which the DRB seats are re-read. */
 async function relationTo(
   ctx: HubContext,
   user: AccessUser,
   row: ApplicationRow,
-  db: Db = ctx.db,
+  trx?: Db,
 ): Promise<Relation> {
   const sites = requestedSites(row);
   const submitted = row.round > 0;
-  const drb = submitted ? (await drbSitesOf(db, user.id)).filter((s) => sites.includes(s)) : [];
+  const seats = submitted ? await (trx ? drbSitesOf(trx, user.id) : drbSitesFor(ctx.db, user)) : [];
+  const drb = seats.filter((s) => sites.includes(s));
   return {
     applicant: row.applicant_id === user.id,
     member: (draftOf(row).members ?? []).some((m) => m.userId === user.id),
@@ -366,10 +374,11 @@ async function checkSubmittable(row: ApplicationRow, trx: Db): Promise<Applicati
     if (!content.review.leadSiteId || !content.siteIds.includes(content.review.leadSiteId))
       fail('review.leadSiteId: the lead DRB must be one of the requested sites');
   }
+  const sites = new Map((await findSites(trx, content.siteIds)).map((site) => [site.id, site]));
+  const drbs = await drbSizes(trx, content.siteIds);
   for (const siteId of content.siteIds) {
-    const site = await findSite(trx, siteId);
-    if (site?.status !== 'approved') fail(`siteIds: ${siteId} is not an approved site`);
-    if (!(await findDrb(trx, siteId))) fail(`siteIds: ${siteId} has no DRB configured yet`);
+    if (sites.get(siteId)?.status !== 'approved') fail(`siteIds: ${siteId} is not an approved site`);
+    if (!drbs.has(siteId)) fail(`siteIds: ${siteId} has no DRB configured yet`);
   }
   return content;
 }
@@ -584,7 +593,7 @@ export async function listApplicationsFor(ctx: HubContext, user: AccessUser): Pr
   const rows = await listApplications(ctx.db, {
     all: isAdmin(user),
     applicantId: user.id,
-    reviewSiteIds: [...new Set([...(await drbSitesOf(ctx.db, user.id)), ...stewardSites(user)])],
+    reviewSiteIds: [...new Set([...(await drbSitesFor(ctx.db, user)), ...stewardSites(user)])],
     limit: 500,
   });
   return rows.map(summarise);
@@ -726,9 +735,8 @@ async function mayReadSite(
   ctx: HubContext,
   user: AccessUser,
   siteId: string,
-  db: Db = ctx.db,
 ): Promise<'drb' | 'steward' | 'admin' | undefined> {
-  if ((await drbSitesOf(db, user.id)).includes(siteId)) return 'drb';
+  if ((await drbSitesFor(ctx.db, user)).includes(siteId)) return 'drb';
   if (stewardSites(user).includes(siteId)) return 'steward';
   if (isAdmin(user)) return 'admin';
   return undefined;
@@ -743,7 +751,7 @@ export async function listSiteReviews(
   if (!(await mayReadSite(ctx, user, siteId)))
     throw new ItdaError('forbidden', `only ${siteId}'s DRB members and stewards read its reviews`);
   const rows = await reviewsForSite(ctx.db, siteId, 500);
-  return viewReviews(ctx, rows, true);
+  return viewReviews(ctx, rows, () => true);
 }
 
 export async function getReview(
@@ -756,7 +764,7 @@ export async function getReview(
   if (!(await mayReadSite(ctx, user, review.site_id)))
     throw new ItdaError('forbidden', `only ${review.site_id}'s DRB members and stewards read its reviews`);
   const application = await findApplication(ctx.db, review.application_id);
-  const [view] = await viewReviews(ctx, [review], true);
+  const [view] = await viewReviews(ctx, [review], () => true);
   return {
     ...view!,
     application: await viewApplication(ctx, user, application!, { asReviewerOf: review.site_id }),
@@ -770,14 +778,18 @@ async function settle(ctx: HubContext, trx: Db, application: ApplicationRow): Pr
     trx,
     reviews.map((r) => r.id),
   );
+  const drbs = await drbSizes(
+    trx,
+    reviews.map((r) => r.site_id),
+  );
   const decisions = new Map<string, SiteDecision>();
   const conditions = new Map<string, string[]>();
   for (const review of reviews) {
     if (review.joint_role === 'follower' && review.joint_choice !== 'opted_out') continue;
-    const drb = await findDrb(trx, review.site_id);
+    const drb = drbs.get(review.site_id);
     const result = decideSite(
       votes.filter((v) => v.review_id === review.id),
-      { memberCount: drb?.members.length ?? 0, quorum: drb?.quorum ?? Number.POSITIVE_INFINITY },
+      { memberCount: drb?.members ?? 0, quorum: drb?.quorum ?? Number.POSITIVE_INFINITY },
     );
     decisions.set(review.site_id, result.decision);
     conditions.set(review.site_id, result.conditions);
@@ -908,7 +920,7 @@ export async function castVote(
     );
     await settle(ctx, trx, await beginReviewIfNeeded(ctx, trx, application));
   });
-  const [view] = await viewReviews(ctx, [(await findReview(ctx.db, reviewId))!], true);
+  const [view] = await viewReviews(ctx, [(await findReview(ctx.db, reviewId))!], () => true);
   return view!;
 }
 
@@ -942,7 +954,7 @@ export async function chooseJointReview(
     );
     await settle(ctx, trx, await beginReviewIfNeeded(ctx, trx, application));
   });
-  const [view] = await viewReviews(ctx, [(await findReview(ctx.db, reviewId))!], true);
+  const [view] = await viewReviews(ctx, [(await findReview(ctx.db, reviewId))!], () => true);
   return view!;
 }
 
@@ -1055,7 +1067,7 @@ export async function revokePermit(
   reason: string,
 ): Promise<PermitView> {
   const row = await readablePermit(ctx, user, permitId);
-  const drb = await drbSitesOf(ctx.db, user.id);
+  const drb = await drbSitesFor(ctx.db, user);
   if (!isAdmin(user) && !row.sites.some((s) => drb.includes(s)))
     throw new ItdaError('forbidden', "only an admin or a member of a permitted site's DRB revokes a permit");
   const revoked = await ctx.db.transaction().execute(async (trx) => {
@@ -1141,19 +1153,17 @@ function viewAttachment(row: AttachmentRow): AttachmentView {
   };
 }
 
+/** Reviews as the API shows them; votes only on those `withVotes` picks. */
 async function viewReviews(
   ctx: HubContext,
   rows: readonly ReviewRow[],
-  withVotes: boolean,
+  withVotes: (review: ReviewRow) => boolean,
 ): Promise<ReviewView[]> {
-  const votes = withVotes
-    ? await votesOf(
-        ctx.db,
-        rows.map((r) => r.id),
-      )
-    : [];
-  const drbs = new Map<string, Awaited<ReturnType<typeof findDrb>>>();
-  for (const siteId of new Set(rows.map((r) => r.site_id))) drbs.set(siteId, await findDrb(ctx.db, siteId));
+  const votes = await votesOf(
+    ctx.db,
+    rows.filter(withVotes).map((r) => r.id),
+  );
+  const drbs = await drbSizes(ctx.db, [...new Set(rows.map((r) => r.site_id))]);
   return rows.map((r) => ({
     id: r.id,
     applicationId: r.application_id,
@@ -1165,8 +1175,8 @@ async function viewReviews(
     conditions: r.conditions,
     duo: r.duo as SiteDuoCheck,
     quorum: drbs.get(r.site_id)?.quorum ?? null,
-    members: drbs.get(r.site_id)?.members.length ?? null,
-    ...(withVotes
+    members: drbs.get(r.site_id)?.members ?? null,
+    ...(withVotes(r)
       ? {
           votes: votes
             .filter((v) => v.review_id === r.id)
@@ -1211,17 +1221,9 @@ async function viewApplication(
   ]);
   const visible = allReviews.filter((r) => everySite || ownSites.has(r.site_id));
   // Votes are the DRB's own business: only its members, the site's stewards and admins see them.
-  const withVotes = await viewReviews(
-    ctx,
-    visible.filter((r) => rel.admin || ownSites.has(r.site_id)),
-    true,
-  );
-  const withoutVotes = await viewReviews(
-    ctx,
-    visible.filter((r) => !(rel.admin || ownSites.has(r.site_id))),
-    false,
-  );
-  const reviews = [...withVotes, ...withoutVotes].sort((a, b) => a.siteId.localeCompare(b.siteId));
+  const reviews = (
+    await viewReviews(ctx, visible, (r) => rel.admin || ownSites.has(r.site_id))
+  ).sort((a, b) => a.siteId.localeCompare(b.siteId));
   return {
     ...summarise(row),
     content: draftOf(row),

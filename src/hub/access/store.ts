@@ -165,6 +165,22 @@ export async function findDrb(db: Db, siteId: string): Promise<DrbRecord | undef
   };
 }
 
+/** Quorum and number of members of each named site's DRB, in one query; unconfigured sites are absent. */
+export async function drbSizes(
+  db: Db,
+  siteIds: readonly string[],
+): Promise<Map<string, { quorum: number; members: number }>> {
+  if (siteIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('drb')
+    .leftJoin('drb_member', 'drb_member.site_id', 'drb.site_id')
+    .select(['drb.site_id', 'drb.quorum', (eb) => eb.fn.count<number>('drb_member.user_id').as('members')])
+    .where('drb.site_id', 'in', siteIds)
+    .groupBy(['drb.site_id', 'drb.quorum'])
+    .execute();
+  return new Map(rows.map((r) => [r.site_id, { quorum: r.quorum, members: Number(r.members) }]));
+}
+
 /** The sites on whose DRB the user sits. */
 export async function drbSitesOf(db: Db, userId: string): Promise<string[]> {
   const rows = await db.selectFrom('drb_member').select('site_id').where('user_id', '=', userId).execute();

@@ -37,6 +37,8 @@ export interface PublicUser {
   organisationId: string | null;
   siteRoles: SiteRole[];
   active: boolean;
+  /** The sites on whose DRB the user sits; loaded with the signed-in user's session. */
+  drbSiteIds?: string[];
 }
 
 /** True when the user holds the role globally, or (steward, drb_member) for any site. */
@@ -189,7 +191,9 @@ export async function sessionFor(
 ): Promise<{ user: PublicUser; csrfHash: string | null } | undefined> {
   if (!token) return undefined;
   const row = await findSessionUser(ctx.db, sha256Hex(token), new Date());
-  return row ? { user: userView(row, row.site_roles), csrfHash: row.csrf_hash } : undefined;
+  return row
+    ? { user: { ...userView(row, row.site_roles), drbSiteIds: row.drb_sites }, csrfHash: row.csrf_hash }
+    : undefined;
 }
 
 export async function userForSession(

@@ -183,6 +183,11 @@ const siteRolesOfUser = sql<SiteRoleJson>`coalesce((
   select json_agg(json_build_object('siteId', r.site_id, 'role', r.role) order by r.site_id, r.role)
   from user_site_role r where r.user_id = app_user.id), '[]'::json)`;
 
+/** The sites on whose DRB the `app_user` row sits, in the same query, as JSON. */
+const drbSitesOfUser = sql<string[]>`coalesce((
+  select json_agg(m.site_id order by m.site_id)
+  from drb_member m where m.user_id = app_user.id), '[]'::json)`;
+
 /** A user with their site roles, in one query. */
 export function findUserWithSiteRoles(
   db: Kysely<HubDatabase>,
@@ -197,15 +202,20 @@ export function findUserWithSiteRoles(
 }
 
 /**
- * The active user of an unexpired session, with the session's CSRF hash and the user's
- * site roles — one query, since every signed-in request asks it.
+ * The active user of an unexpired session, with the session's CSRF hash, the user's site
+ * roles and DRB seats — one query, since every signed-in request asks it.
  */
 export function findSessionUser(
   db: Kysely<HubDatabase>,
   tokenHash: string,
   now: Date,
 ): Promise<
-  (UserRow & { csrf_hash: string | null; site_roles: { siteId: string; role: SiteRoleName }[] }) | undefined
+  | (UserRow & {
+      csrf_hash: string | null;
+      site_roles: { siteId: string; role: SiteRoleName }[];
+      drb_sites: string[];
+    })
+  | undefined
 > {
   return db
     .selectFrom('session')
@@ -213,6 +223,7 @@ export function findSessionUser(
     .selectAll('app_user')
     .select('session.csrf_hash')
     .select(siteRolesOfUser.as('site_roles'))
+    .select(drbSitesOfUser.as('drb_sites'))
     .where('session.token_hash', '=', tokenHash)
     .where('session.expires_at', '>', now)
     .where('app_user.active', '=', true)

@@ -7,6 +7,11 @@ export function findSite(db: Kysely<HubDatabase>, id: string): Promise<SiteRow |
   return db.selectFrom('site').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+export function findSites(db: Kysely<HubDatabase>, ids: readonly string[]): Promise<SiteRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db.selectFrom('site').selectAll().where('id', 'in', ids).execute();
+}
+
 export function findSiteByKey(db: Kysely<HubDatabase>, publicKey: string): Promise<SiteRow | undefined> {
   return db.selectFrom('site').selectAll().where('public_key', '=', publicKey).executeTakeFirst();
 }
