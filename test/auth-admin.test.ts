@@ -3,6 +3,7 @@
  * site roles, deactivation ending sessions and API keys, every change audited.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flushAudit } from '../src/hub/audit/service.ts';
 import type { PublicUser } from '../src/hub/auth/service.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub } from './support/hub.ts';
 import { signIn, type TestSession } from './support/session.ts';
@@ -43,8 +44,9 @@ describe.each(HUB_DIALECTS)('admin API on %s', (dialect) => {
     await hub?.dispose();
   });
 
-  const auditActions = async (targetId: string) =>
-    (
+  const auditActions = async (targetId: string) => {
+    await flushAudit(hub!.ctx);
+    return (
       await hub!.ctx.db
         .selectFrom('audit_entry')
         .select('action')
@@ -52,6 +54,7 @@ describe.each(HUB_DIALECTS)('admin API on %s', (dialect) => {
         .orderBy('seq')
         .execute()
     ).map((r) => r.action);
+  };
 
   it('keeps researchers, stewards and DRB members out of every admin route', async (t) => {
     if (!hub) return t.skip();

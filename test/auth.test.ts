@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flushAudit } from '../src/hub/audit/service.ts';
 import { DEMO_SITE_ACCOUNTS } from '../src/hub/auth/demo-accounts.ts';
 import { LOGIN_LIMITS } from '../src/hub/auth/rate-limit.ts';
 import { hasRole, isDrbMemberOf, isStewardOf, login, type PublicUser } from '../src/hub/auth/service.ts';
@@ -190,6 +191,7 @@ describe.each(HUB_DIALECTS)('accounts and API security on %s', (dialect) => {
     expect(out.status).toBe(204);
     expect(out.headers.getSetCookie().join(';')).toMatch(/itda_session=;.*itda_csrf=;/);
     expect((await session.call('GET', '/api/auth/me')).status).toBe(401);
+    await flushAudit(hub.ctx);
     const entries = await hub.ctx.db
       .selectFrom('audit_entry')
       .select('actor_id')
@@ -236,6 +238,7 @@ describe.each(HUB_DIALECTS)('accounts and API security on %s', (dialect) => {
     expect((await loginStatus(url, email, 'itda-demo')).status).toBe(429);
     // Other accounts from the same address are not locked out by it.
     expect((await loginStatus(url, 'drb3-b@itda.demo', 'itda-demo')).status).toBe(200);
+    await flushAudit(hub.ctx);
     const refused = await hub.ctx.db
       .selectFrom('audit_entry')
       .select('details')

@@ -15,6 +15,7 @@ import pino from 'pino';
 import { ItdaError } from '../protocol/errors.ts';
 import { accessRoutes } from './access/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { chainPendingAudit, closeAudit } from './audit/service.ts';
 import { seedDemoAccounts } from './auth/demo-accounts.ts';
 import { authenticateUserRequest, refuseCrossSite } from './auth/guard.ts';
 import { pruneOldLoginFailures } from './auth/rate-limit.ts';
@@ -72,6 +73,8 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
     activePolls: new Map(),
     shutdown: shutdown.signal,
   };
+  // Entries a stopped hub left unchained go onto the chain before anything new.
+  await chainPendingAudit(ctx.db, keys.privateKey);
   if (config.seedDemoAccounts) await seedDemoAccounts(ctx);
 
   const app: FastifyInstance = Fastify({
@@ -171,6 +174,12 @@ export async function createHub(config: HubConfig, logger?: pino.Logger): Promis
       clearInterval(pruner);
       shutdown.abort();
       await app.close();
+      await closeAudit(ctx).catch((error: unknown) =>
+        log.error(
+          { err: error },
+          'audit entries left unchained; the next start or `itda audit verify` links them',
+        ),
+      );
       await database.close();
     },
   };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verifyAuditLog } from '../../hub/audit/service.ts';
+import { chainPendingAudit, verifyAuditLog } from '../../hub/audit/service.ts';
 import { loadHubConfig } from '../../hub/config.ts';
 import { openHubDatabase } from '../../hub/db/database.ts';
 import { loadOrCreateHubKeys } from '../../hub/keys.ts';
@@ -23,6 +23,8 @@ export function registerAuditCommand(program: Command): void {
           loadOrCreateHubKeys(config.dataDir),
         ]);
         try {
+          // Entries a stopped hub left unchained are linked first, so every entry is checked.
+          await chainPendingAudit(database.db, keys.privateKey);
           const verdict = await verifyAuditLog(database.db, keys.publicKey);
           if (options.json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
           else if (verdict.ok) {

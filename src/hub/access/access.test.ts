@@ -12,7 +12,7 @@ import {
 import { ItdaError } from '../../protocol/errors.ts';
 import type { FeasibilityCount, FeasibilityRuleAttrition } from '../../protocol/feasibility.ts';
 import { generateSigningKeyPair, verifyValue } from '../../protocol/signing.ts';
-import { listAudit, verifyAuditLog } from '../audit/service.ts';
+import { flushAudit, listAudit, verifyAuditLog } from '../audit/service.ts';
 import { createUser } from '../auth/service.ts';
 import { createDataset } from '../catalog/service.ts';
 import { getFeasibilityQuery, submitFeasibilityQuery } from '../feasibility/service.ts';
@@ -207,6 +207,7 @@ describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
       'drb.configure',
     ])
       expect(actions, action).toContain(action);
+    await flushAudit(ctx);
     expect(await verifyAuditLog(ctx.db, ctx.keys.publicKey)).toMatchObject({ ok: true });
   });
 

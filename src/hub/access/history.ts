@@ -5,6 +5,7 @@
  */
 import type { HistoryEvent } from '../../protocol/access.ts';
 import type { AuditEntry } from '../../protocol/audit-chain.ts';
+import { flushAudit } from '../audit/service.ts';
 import { auditPage } from '../audit/store.ts';
 import type { HubContext } from '../context.ts';
 import { type AccessUser, getApplication } from './service.ts';
@@ -41,6 +42,7 @@ export async function applicationHistory(
   id: string,
 ): Promise<HistoryEvent[]> {
   await getApplication(ctx, user, id);
+  await flushAudit(ctx);
   const events: HistoryEvent[] = [];
   let after = 0;
   while (events.length < MAX_EVENTS) {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HUB_DIALECTS, startTestHub, type TestHub } from '../../../test/support/hub.ts';
-import { audit, verifyAuditLog } from './service.ts';
+import { audit, chainPendingAudit, flushAudit, verifyAuditLog } from './service.ts';
 
 /** A hub on the dialect with six audit entries already appended. */
 async function hubWithEntries(dialect: (typeof HUB_DIALECTS)[number]): Promise<TestHub | undefined> {
@@ -17,6 +17,7 @@ async function hubWithEntries(dialect: (typeof HUB_DIALECTS)[number]): Promise<T
       details: { i, note: '한국어 ok', ratio: 0.1 + 0.2 },
     });
   }
+  await flushAudit(hub.ctx);
   return hub;
 }
 
@@ -29,7 +30,10 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     await hub?.dispose();
   });
 
-  const verify = () => verifyAuditLog(hub!.ctx.db, hub!.ctx.keys.publicKey);
+  const verify = async () => {
+    await chainPendingAudit(hub!.ctx.db, hub!.ctx.keys.privateKey);
+    return verifyAuditLog(hub!.ctx.db, hub!.ctx.keys.publicKey);
+  };
 
   it('verifies an untouched log', async (t) => {
     if (!hub) return t.skip();
@@ -98,6 +102,45 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     expect(await verify()).toMatchObject({ ok: true, entries: 11 });
   });
 
+  it('chains what a stopped writer left pending, each batch once and in order', async (t) => {
+    if (!hub) return t.skip();
+    // Batches committed without a chainer running, as a hub that stopped before linking them leaves.
+    const elsewhere = hub.ctx.db.withoutPlugins();
+    for (const i of [1, 2, 3])
+      await elsewhere.transaction().execute(async (trx) => {
+        await audit(
+          hub!.ctx,
+          { actorType: 'system', action: 'test.left', targetId: `b${i}`, details: { step: 1 } },
+          trx,
+        );
+        await audit(
+          hub!.ctx,
+          { actorType: 'system', action: 'test.left', targetId: `b${i}`, details: { step: 2 } },
+          trx,
+        );
+      });
+    const [first, second] = await Promise.all([
+      chainPendingAudit(hub.ctx.db, hub.ctx.keys.privateKey),
+      chainPendingAudit(hub.ctx.db, hub.ctx.keys.privateKey),
+    ]);
+    expect(first + second).toBe(6);
+    const rows = await sql<{ target_id: string; step: number }>`
+      select target_id, (details->>'step')::int as step from audit_entry where action = 'test.left' order by seq`.execute(
+      hub.ctx.db,
+    );
+    expect(rows.rows.map((r) => `${r.target_id}.${r.step}`)).toEqual([
+      'b1.1',
+      'b1.2',
+      'b2.1',
+      'b2.2',
+      'b3.1',
+      'b3.2',
+    ]);
+    const left = await sql<{ n: number }>`select count(*)::int as n from audit_pending`.execute(hub.ctx.db);
+    expect(left.rows[0]!.n).toBe(0);
+    expect(await verify()).toMatchObject({ ok: true, entries: 12 });
+  });
+
   it('names an edited entry', async (t) => {
     if (!hub) return t.skip();
     await sql`update audit_entry set details = '{"i":3,"note":"changed"}' where seq = 4`.execute(hub.ctx.db);
@@ -138,7 +181,10 @@ describe('audit log on postgres, two transactions at once', () => {
   afterEach(async () => {
     await hub?.dispose();
   });
-  const verify = () => verifyAuditLog(hub!.ctx.db, hub!.ctx.keys.publicKey);
+  const verify = async () => {
+    await chainPendingAudit(hub!.ctx.db, hub!.ctx.keys.privateKey);
+    return verifyAuditLog(hub!.ctx.db, hub!.ctx.keys.publicKey);
+  };
 
   it('does not hold the chain lock while a transaction is still working', async (t) => {
     if (!hub) return t.skip();
@@ -162,6 +208,7 @@ describe('audit log on postgres, two transactions at once', () => {
       .execute((trx) => audit(hub!.ctx, { actorType: 'system', action: 'test.fast' }, trx));
     release();
     await slow;
+    await flushAudit(hub.ctx);
     const actions = await sql<{
       action: string;
     }>`select action from audit_entry where seq > 6 order by seq`.execute(hub.ctx.db);

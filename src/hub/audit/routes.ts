@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { HubContext } from '../context.ts';
-import { listAudit, verifyAuditLog } from './service.ts';
+import { chainPendingAudit, listAudit, verifyAuditLog } from './service.ts';
 
 const auditEntrySchema = z.object({
   seq: z.number(),
@@ -54,9 +54,12 @@ export function auditRoutes(app: FastifyInstance, ctx: HubContext): void {
     config: { access: { kind: 'user', roles: ['admin'], owner: 'none', scope: 'admin' } },
     schema: {
       tags: ['audit'],
-      summary: 'Verify the whole hash chain; names the first bad entry',
+      summary: 'Chain the pending entries, then verify the whole hash chain; names the first bad entry',
       response: { 200: verdictSchema },
     },
-    handler: () => verifyAuditLog(ctx.db, ctx.keys.publicKey),
+    handler: async () => {
+      await chainPendingAudit(ctx.db, ctx.keys.privateKey);
+      return verifyAuditLog(ctx.db, ctx.keys.publicKey);
+    },
   });
 }

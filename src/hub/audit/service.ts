@@ -2,6 +2,7 @@
  * The hub's audit log: every login, state change, vote, permit, task and data access is
  * appended to one hash chain signed with the hub key (see protocol/audit-chain.ts).
  */
+import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   type AuditEntry,
@@ -12,9 +13,17 @@ import {
   verifyChain,
 } from '../../protocol/audit-chain.ts';
 import type { HubContext } from '../context.ts';
-import { type AfterSettle, onBeforeCommit } from '../db/database.ts';
-import type { HubDatabase } from '../db/schema.ts';
-import { auditHead, auditPage, insertAuditEntries, insertAuditEntriesAfter, lockAuditHead } from './store.ts';
+import { onBeforeCommit } from '../db/database.ts';
+import type { HubDatabase, PendingAuditEvent } from '../db/schema.ts';
+import {
+  auditHead,
+  auditPage,
+  deletePendingBatches,
+  insertAuditEntries,
+  insertPendingEvents,
+  lockAuditHead,
+  pendingBatches,
+} from './store.ts';
 
 /** Who did something, as the audit log records it. */
 export interface Actor {
@@ -28,17 +37,19 @@ export type AuditInput = Omit<AuditEvent, 'details' | 'targetType' | 'targetId' 
   Partial<Pick<AuditEvent, 'details' | 'targetType' | 'targetId' | 'actorId'>>;
 
 /**
- * Appends one entry. Pass `trx` to make the entry part of the change it records, so a
- * rolled-back change leaves no entry and a committed one always has its entry.
+ * Records one event. Pass `trx` to make it part of the change it records, so a rolled-back
+ * change leaves no entry and a committed one always has its entry.
  *
- * Inside a hub transaction the entry is only queued: the transaction's entries are
- * chained and inserted together right before it commits (see `onBeforeCommit`), so the
- * chain lock is held for the append and the commit alone and writers no longer queue
- * behind each other for the whole of their work. Entries keep the order in which their
- * transactions committed, which is the order the chain records.
+ * Entries are not chained by the writer. A transaction's events are queued and written as
+ * one pending batch right before it commits (see `onBeforeCommit`); once it has committed,
+ * the chainer links every committed batch onto the chain under the chain lock, many
+ * transactions at a time. Writers thus never wait for each other on the chain: at 150
+ * writes at once, taking turns to lock, append and commit made them queue for most of a
+ * second. Events keep their own time and, within a transaction, their order.
  */
 export async function audit(ctx: HubContext, input: AuditInput, trx?: Kysely<HubDatabase>): Promise<void> {
-  const event: AuditEvent = {
+  const event: PendingAuditEvent = {
+    at: new Date().toISOString(),
     actorType: input.actorType,
     actorId: input.actorId ?? null,
     action: input.action,
@@ -50,99 +61,141 @@ export async function audit(ctx: HubContext, input: AuditInput, trx?: Kysely<Hub
     await ctx.db.transaction().execute((own) => audit(ctx, input, own));
     return;
   }
-  const queued = pendingEntries.get(trx);
+  const queued = pendingEvents.get(trx);
   if (queued) {
     queued.push(event);
     return;
   }
   const events = [event];
-  const deferred = onBeforeCommit(trx, () => {
-    pendingEntries.delete(trx);
-    return appendAtCommit(ctx, trx, events);
+  const chainer = auditChainer(ctx);
+  const deferred = onBeforeCommit(trx, async () => {
+    pendingEvents.delete(trx);
+    await insertPendingEvents(trx, events);
+    return (committed: boolean) => {
+      if (committed) chainer.kick();
+    };
   });
-  if (deferred) pendingEntries.set(trx, events);
-  // A transaction opened outside the hub database has no commit hook: append at once.
-  else await insertAuditEntries(trx, await chainAfterLockedHead(ctx, trx, events));
+  if (deferred) pendingEvents.set(trx, events);
+  // A transaction opened outside the hub database has no commit hook: queue at once; the
+  // chainer's sweep links it once it has committed.
+  else await insertPendingEvents(trx, events);
 }
 
-/** Entries queued per open transaction, appended by its before-commit hook. */
-const pendingEntries = new WeakMap<Kysely<HubDatabase>, AuditEvent[]>();
+/** Events queued per open transaction, written by its before-commit hook. */
+const pendingEvents = new WeakMap<Kysely<HubDatabase>, PendingAuditEvent[]>();
+
+const BATCHES_PER_CHAIN = 500;
+/** How often the chainer looks for batches nobody told it about (another process, a restart). */
+const SWEEP_MS = 1000;
 
 /**
- * This process's appenders to one database take turns, and the turn remembers the head the
- * last one committed: the next appender then needs no head read, and the turn passes on
- * the moment a commit returns, so the chain's critical section is lock, insert, commit.
+ * Links every committed pending batch onto the chain, oldest first, under the chain lock
+ * (which also serializes against other processes on the same database); returns how many
+ * entries it chained. The batches are deleted in the same transaction, so each is chained
+ * exactly once.
  */
-interface ChainTail {
-  turn: Promise<void>;
-  head: Pick<AuditEntry, 'seq' | 'hash'> | undefined;
-  headKnown: boolean;
-}
-const chainTails = new WeakMap<Kysely<HubDatabase>, ChainTail>();
-
-async function appendAtCommit(
-  ctx: HubContext,
-  trx: Kysely<HubDatabase>,
-  events: AuditEvent[],
-): Promise<AfterSettle> {
-  let tail = chainTails.get(ctx.db);
-  if (!tail) {
-    tail = { turn: Promise.resolve(), head: undefined, headKnown: false };
-    chainTails.set(ctx.db, tail);
+export async function chainPendingAudit(db: Kysely<HubDatabase>, privateKey: KeyObject): Promise<number> {
+  let chained = 0;
+  for (;;) {
+    const { batches, entries } = await db.transaction().execute(async (trx) => {
+      await lockAuditHead(trx);
+      const pending = await pendingBatches(trx, BATCHES_PER_CHAIN);
+      if (pending.length === 0) return { batches: 0, entries: 0 };
+      let previous = await auditHead(trx);
+      const linked: AuditEntry[] = [];
+      for (const batch of pending)
+        for (const { at, ...event } of batch.events) {
+          const entry = chainEntry(previous, event as AuditEvent, privateKey, new Date(at));
+          linked.push(entry);
+          previous = entry;
+        }
+      await insertAuditEntries(trx, linked);
+      await deletePendingBatches(
+        trx,
+        pending.map((batch) => batch.id),
+      );
+      return { batches: pending.length, entries: linked.length };
+    });
+    chained += entries;
+    if (batches < BATCHES_PER_CHAIN) return chained;
   }
-  const mine = tail;
-  const previous = mine.turn;
-  let release!: () => void;
-  mine.turn = new Promise((resolve) => {
-    release = resolve;
-  });
-  await previous;
-  try {
-    // The database lock still serializes against other processes (the CLI) on the same chain.
-    await lockAuditHead(trx);
-    let entries = mine.headKnown ? chainOnto(ctx, mine.head, events) : undefined;
-    if (!entries || !(await insertAuditEntriesAfter(trx, entries, mine.head?.seq ?? 0))) {
-      // Unknown head, or another process appended since: read it under the lock.
-      entries = chainOnto(ctx, await auditHead(trx), events);
-      await insertAuditEntries(trx, entries);
+}
+
+/**
+ * One chainer per database in this process: `kick` after a commit starts a run (or one more
+ * after the current, so a burst of commits is chained in a few runs), a sweep catches the
+ * rest, and `flush` waits until what this process wrote is chained.
+ */
+class AuditChainer {
+  private running: Promise<void> | undefined;
+  private again = false;
+  /** Batches this process committed that no run has started on yet. */
+  private dirty = false;
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(private readonly ctx: HubContext) {
+    this.sweep = setInterval(() => this.kick(false), SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  kick(committedHere = true): void {
+    if (committedHere) this.dirty = true;
+    if (this.running) {
+      this.again = true;
+      return;
     }
-    const last = entries.at(-1)!;
-    return (committed) => {
-      mine.head = { seq: last.seq, hash: last.hash };
-      mine.headKnown = committed;
-      release();
-    };
-  } catch (error) {
-    mine.headKnown = false;
-    release();
-    throw error;
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      this.dirty = false;
+      try {
+        await chainPendingAudit(this.ctx.db, this.ctx.keys.privateKey);
+      } catch (error) {
+        this.dirty = true;
+        this.ctx.log.warn({ err: error }, 'audit chaining failed; retrying on the next commit or sweep');
+      }
+    } while (this.again);
+  }
+
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    if (!this.dirty) return;
+    this.dirty = false;
+    await chainPendingAudit(this.ctx.db, this.ctx.keys.privateKey);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweep);
+    await this.flush();
   }
 }
 
-/** Takes the chain lock (held to commit), reads the head and chains `events` onto it. */
-async function chainAfterLockedHead(
-  ctx: HubContext,
-  db: Kysely<HubDatabase>,
-  events: AuditEvent[],
-): Promise<AuditEntry[]> {
-  await lockAuditHead(db);
-  return chainOnto(ctx, await auditHead(db), events);
+const chainers = new WeakMap<Kysely<HubDatabase>, AuditChainer>();
+
+function auditChainer(ctx: HubContext): AuditChainer {
+  let chainer = chainers.get(ctx.db);
+  if (!chainer) {
+    chainer = new AuditChainer(ctx);
+    chainers.set(ctx.db, chainer);
+  }
+  return chainer;
 }
 
-function chainOnto(
-  ctx: HubContext,
-  head: Pick<AuditEntry, 'seq' | 'hash'> | undefined,
-  events: AuditEvent[],
-): AuditEntry[] {
-  const at = new Date();
-  const entries: AuditEntry[] = [];
-  let previous = head;
-  for (const event of events) {
-    const entry = chainEntry(previous, event, ctx.keys.privateKey, at);
-    entries.push(entry);
-    previous = entry;
-  }
-  return entries;
+/** Waits until every entry this process recorded is on the chain (readers call it first). */
+export async function flushAudit(ctx: HubContext): Promise<void> {
+  await chainers.get(ctx.db)?.flush();
+}
+
+/** Stops the sweep and chains what is left (the hub calls it before closing the database). */
+export async function closeAudit(ctx: HubContext): Promise<void> {
+  const chainer = chainers.get(ctx.db);
+  chainers.delete(ctx.db);
+  await chainer?.close();
 }
 
 const PAGE = 5000;
@@ -162,7 +215,7 @@ export async function verifyAuditLog(db: Kysely<HubDatabase>, hubPublicKey: stri
   return { ok: true, entries: count, headHash: previous?.hash ?? GENESIS_HASH };
 }
 
-export function listAudit(
+export async function listAudit(
   ctx: HubContext,
   options: {
     afterSeq?: number;
@@ -173,5 +226,6 @@ export function listAudit(
     actorId?: string;
   },
 ): Promise<AuditEntry[]> {
+  await flushAudit(ctx);
   return auditPage(ctx.db, options.afterSeq ?? 0, Math.min(options.limit ?? 100, 1000), options);
 }

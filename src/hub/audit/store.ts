@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditEntry } from '../../protocol/audit-chain.ts';
-import type { AuditEntryTable, HubDatabase } from '../db/schema.ts';
+import type { AuditEntryTable, HubDatabase, PendingAuditEvent } from '../db/schema.ts';
 
 type AuditRow = Selectable<AuditEntryTable>;
 
@@ -20,7 +20,7 @@ function toEntry(row: AuditRow): AuditEntry {
   };
 }
 
-/** Serializes appenders (one chain, one head) until the transaction ends; take it last. */
+/** Serializes chainers (one chain, one head) until the transaction ends. */
 export async function lockAuditHead(db: Kysely<HubDatabase>): Promise<void> {
   await sql`select pg_advisory_xact_lock(4243)`.execute(db);
 }
@@ -37,7 +37,16 @@ export async function auditHead(
   return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
 }
 
+// 11 parameters a row; PostgreSQL takes at most 65,535 in one statement.
+const INSERT_CHUNK = 2000;
+
 export async function insertAuditEntries(db: Kysely<HubDatabase>, entries: AuditEntry[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
+    await insertAuditChunk(db, entries.slice(i, i + INSERT_CHUNK));
+  }
+}
+
+async function insertAuditChunk(db: Kysely<HubDatabase>, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await db
     .insertInto('audit_entry')
@@ -59,24 +68,28 @@ export async function insertAuditEntries(db: Kysely<HubDatabase>, entries: Audit
     .execute();
 }
 
-/**
- * Inserts `entries` only if the chain still ends at `headSeq` (no one else appended since
- * the caller last saw it); false when it did not, and nothing was inserted.
- */
-export async function insertAuditEntriesAfter(
+/** Queues one transaction's events, in order, for the chainer. */
+export async function insertPendingEvents(
   db: Kysely<HubDatabase>,
-  entries: AuditEntry[],
-  headSeq: number,
-): Promise<boolean> {
-  const rows = entries.map(
-    (e) =>
-      sql`(${e.seq}::bigint, ${e.at}, ${e.actorType}, ${e.actorId}::text, ${e.action}, ${e.targetType}::text, ${e.targetId}::text, ${JSON.stringify(e.details)}::json, ${e.prevHash}, ${e.hash}, ${e.signature})`,
-  );
-  const result = await sql`
-    insert into audit_entry (seq, at, actor_type, actor_id, action, target_type, target_id, details, prev_hash, hash, signature)
-    select * from (values ${sql.join(rows)}) as entry
-    where not exists (select 1 from audit_entry where seq > ${headSeq})`.execute(db);
-  return Number(result.numAffectedRows ?? 0) === entries.length;
+  events: PendingAuditEvent[],
+): Promise<void> {
+  await db
+    .insertInto('audit_pending')
+    .values({ events: JSON.stringify(events) })
+    .execute();
+}
+
+/** The oldest committed batches of pending events. */
+export async function pendingBatches(
+  db: Kysely<HubDatabase>,
+  limit: number,
+): Promise<{ id: number; events: PendingAuditEvent[] }[]> {
+  const rows = await db.selectFrom('audit_pending').selectAll().orderBy('id').limit(limit).execute();
+  return rows.map((row) => ({ id: Number(row.id), events: row.events }));
+}
+
+export async function deletePendingBatches(db: Kysely<HubDatabase>, ids: readonly number[]): Promise<void> {
+  if (ids.length > 0) await db.deleteFrom('audit_pending').where('id', 'in', ids).execute();
 }
 
 /** Entries in stored sequence order, a page at a time. */

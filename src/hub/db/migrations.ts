@@ -433,6 +433,19 @@ export const HUB_MIGRATIONS: readonly Migration[] = [
       await sql`alter table notification add column seq bigserial`.execute(db);
     },
   },
+  {
+    id: 11,
+    name: 'audit outbox',
+    async up(db) {
+      // A committed transaction's audit events wait here until the chainer links them
+      // (hub/audit): writers no longer take turns on the chain, one batch is chained at once.
+      await sql`
+        create table audit_pending (
+          id bigserial primary key,
+          events json not null
+        )`.execute(db);
+    },
+  },
 ];
 
 export async function runMigrations(

@@ -1,5 +1,5 @@
 /** Kysely table types of the hub database; migrations.ts creates them. */
-import type { ColumnType, JSONColumnType } from 'kysely';
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** Filled by the database default on insert. */
@@ -126,6 +126,22 @@ export interface AuditEntryTable {
   prev_hash: string;
   hash: string;
   signature: string;
+}
+
+/** One committed transaction's audit events, in order, waiting to be chained. */
+export interface AuditPendingTable {
+  id: Generated<number>;
+  events: ColumnType<PendingAuditEvent[], string, string>;
+}
+
+export interface PendingAuditEvent {
+  at: string;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  details: Record<string, unknown>;
 }
 
 export type AccessRights = 'PUBLIC' | 'RESTRICTED' | 'NON_PUBLIC';
@@ -360,6 +376,7 @@ export interface HubDatabase {
   login_failure: LoginFailureTable;
   site_report: SiteReportTable;
   audit_entry: AuditEntryTable;
+  audit_pending: AuditPendingTable;
   dataset: DatasetTable;
   dataset_version: DatasetVersionTable;
   dataset_gram: DatasetGramTable;
