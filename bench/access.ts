@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { seedDemoDrbs } from '../src/hub/access/demo.ts';
-import { verifyAuditLog } from '../src/hub/audit/service.ts';
+import { chainPendingAudit, verifyAuditLog } from '../src/hub/audit/service.ts';
 import { createUser } from '../src/hub/auth/service.ts';
 import { loadHubConfig } from '../src/hub/config.ts';
 import { createHub } from '../src/hub/server.ts';
@@ -107,6 +107,8 @@ const loadAverage = () =>
 const pause = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 /** A user's pause after a request (--think-ms), jittered so users do not move in lockstep. */
 const think = () => pause(THINK_MS * (0.5 + Math.random()));
+/** Users arrive spread over one think time, as people do; without think time all start at once. */
+const arrive = () => pause(THINK_MS * Math.random());
 const running = () => performance.now() < stopAt;
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -141,6 +143,7 @@ function content(n: number): ApplicationDraft {
 
 /** A researcher's loop: draft, autosave, IRB upload, submit, then the reads a researcher makes. */
 async function researcher(url: string, session: TestSession, n: number): Promise<void> {
+  await arrive();
   let round = 0;
   while (running()) {
     const draft = content(n * 10_000 + round++);
@@ -191,6 +194,7 @@ function claim(review: ReviewView, accountId: string): boolean {
 
 /** A DRB member's loop: the site's inbox, one open review, a vote (approve, sometimes with a condition). */
 async function reviewer(session: TestSession, siteId: string, accountId: string): Promise<void> {
+  await arrive();
   let votes = 0;
   while (running()) {
     const inbox = await timed<{ reviews: ReviewView[] }>('GET /api/sites/:id/reviews', 200, () =>
@@ -367,6 +371,7 @@ try {
   const sessions = [...researcherSessions, ...reviewerSessions];
   await Promise.all(
     sessions.map(async (session) => {
+      await arrive();
       while (running()) await timed('GET /api/health', 200, () => session.call('GET', '/api/health'));
     }),
   );
@@ -402,7 +407,8 @@ try {
   console.log(
     `\napplications by state: ${states.map((s) => `${s.state} ${s.n}`).join(', ')}; permits issued ${permits.n}`,
   );
-  // The chain must come out of concurrent writers whole.
+  // The chain must come out of concurrent writers whole, with nothing left unchained.
+  await chainPendingAudit(hub.ctx.db, hub.ctx.keys.privateKey);
   const chain = await verifyAuditLog(hub.ctx.db, hub.ctx.keys.publicKey);
   console.log(
     `audit chain: ${chain.entries} entries, ${chain.ok ? 'verifies' : `BROKEN at seq ${chain.firstBadSeq}: ${chain.reason}`}; load average ${loadAverage()} (${os.cpus().length} CPUs)`,

@@ -285,6 +285,10 @@ describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
     expect(await code(getReview(ctx, stewardA, reviewB.id))).toBe('forbidden');
     expect(await code(listSiteReviews(ctx, drb['site-a'][0]!, 'site-b'))).toBe('forbidden');
     expect((await listSiteReviews(ctx, stewardA, 'site-a')).length).toBeGreaterThan(0);
+    // The inbox is paged: a second application's review is there, and a limit of one shows one.
+    await submitted();
+    expect((await listSiteReviews(ctx, stewardA, 'site-a')).length).toBeGreaterThan(1);
+    expect(await listSiteReviews(ctx, stewardA, 'site-a', 1)).toHaveLength(1);
     // A steward of site-a sees the application with site-a's review only.
     const asSteward = await getApplication(ctx, stewardA, app.id);
     expect(asSteward.reviews.map((r) => r.siteId)).toEqual(['site-a']);

@@ -278,11 +278,14 @@ export function accessRoutes(app: FastifyInstance, ctx: HubContext): void {
     config: { access: siteReader },
     schema: {
       tags: ['access'],
-      summary: "A site's review inbox (its DRB members, stewards and admins)",
+      summary: "A site's review inbox, newest first (its DRB members, stewards and admins)",
       params: z.object({ id: siteIdSchema }),
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
       response: { 200: z.object({ reviews: z.array(reviewViewSchema) }) },
     },
-    handler: async (request) => ({ reviews: await listSiteReviews(ctx, request.user!, request.params.id) }),
+    handler: async (request) => ({
+      reviews: await listSiteReviews(ctx, request.user!, request.params.id, request.query.limit),
+    }),
   });
 
   r.get('/api/reviews/:id', {

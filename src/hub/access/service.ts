@@ -742,15 +742,16 @@ async function mayReadSite(
   return undefined;
 }
 
-/** A site's review inbox: DRB members, stewards of the site and admins only. */
+/** A site's review inbox, the newest `limit` first: DRB members, stewards of the site and admins only. */
 export async function listSiteReviews(
   ctx: HubContext,
   user: AccessUser,
   siteId: string,
+  limit = 100,
 ): Promise<ReviewView[]> {
   if (!(await mayReadSite(ctx, user, siteId)))
     throw new ItdaError('forbidden', `only ${siteId}'s DRB members and stewards read its reviews`);
-  const rows = await reviewsForSite(ctx.db, siteId, 500);
+  const rows = await reviewsForSite(ctx.db, siteId, limit);
   return viewReviews(ctx, rows, () => true);
 }
 
@@ -1221,9 +1222,9 @@ async function viewApplication(
   ]);
   const visible = allReviews.filter((r) => everySite || ownSites.has(r.site_id));
   // Votes are the DRB's own business: only its members, the site's stewards and admins see them.
-  const reviews = (
-    await viewReviews(ctx, visible, (r) => rel.admin || ownSites.has(r.site_id))
-  ).sort((a, b) => a.siteId.localeCompare(b.siteId));
+  const reviews = (await viewReviews(ctx, visible, (r) => rel.admin || ownSites.has(r.site_id))).sort(
+    (a, b) => a.siteId.localeCompare(b.siteId),
+  );
   return {
     ...summarise(row),
     content: draftOf(row),
