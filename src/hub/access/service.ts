@@ -1160,11 +1160,13 @@ async function viewReviews(
   rows: readonly ReviewRow[],
   withVotes: (review: ReviewRow) => boolean,
 ): Promise<ReviewView[]> {
-  const votes = await votesOf(
-    ctx.db,
-    rows.filter(withVotes).map((r) => r.id),
-  );
-  const drbs = await drbSizes(ctx.db, [...new Set(rows.map((r) => r.site_id))]);
+  const [votes, drbs] = await Promise.all([
+    votesOf(
+      ctx.db,
+      rows.filter(withVotes).map((r) => r.id),
+    ),
+    drbSizes(ctx.db, [...new Set(rows.map((r) => r.site_id))]),
+  ]);
   return rows.map((r) => ({
     id: r.id,
     applicationId: r.application_id,
@@ -1213,7 +1215,12 @@ async function viewApplication(
   options: { asReviewerOf?: string } = {},
 ): Promise<ApplicationView> {
   const rel = await relationTo(ctx, user, row);
-  const allReviews = row.round > 0 ? await reviewsOf(ctx.db, row.id, row.round) : [];
+  // Independent reads go out together; a permit exists only once an application is approved.
+  const [allReviews, attachments, permits] = await Promise.all([
+    row.round > 0 ? reviewsOf(ctx.db, row.id, row.round) : [],
+    listAttachments(ctx.db, row.id),
+    row.state === 'approved' || row.state === 'closed' ? permitsOf(ctx.db, row.id) : [],
+  ]);
   const everySite = rel.applicant || rel.member || rel.admin;
   const ownSites = new Set([
     ...rel.drbSites,
@@ -1232,8 +1239,8 @@ async function viewApplication(
     createdAt: row.created_at.toISOString(),
     submittedAt: row.submitted_at?.toISOString() ?? null,
     decidedAt: row.decided_at?.toISOString() ?? null,
-    attachments: (await listAttachments(ctx.db, row.id)).map(viewAttachment),
+    attachments: attachments.map(viewAttachment),
     reviews,
-    permits: (await permitsOf(ctx.db, row.id)).map(viewPermit),
+    permits: permits.map(viewPermit),
   };
 }
