@@ -9,22 +9,14 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { DERIVED_NAMESPACES } from '../../fhir/ids.ts';
-import {
-  type ConceptInfo,
-  type ConceptLookup,
-  type FhirResource,
-  type IdAllocator,
-  listFhirFiles,
-  MappingReport,
-  mapResource,
-  readFhirFile,
-  vocabularyOf,
-} from '../../fhir/index.ts';
+import { type ConceptInfo, listFhirFiles, MappingReport } from '../../fhir/index.ts';
 import type { OmopTable } from '../../fhir/types.ts';
 import { quoteIdent } from '../../omop/ddl.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { SiteStore, SqlValue } from '../store/store.ts';
 import { rebuildEras } from './eras.ts';
+import { type ConceptAnswer, columnValue, type MappedTable } from './map-worker-format.ts';
+import { MappingThread } from './mapping-thread.ts';
 import { Quarantine } from './quarantine.ts';
 
 /** Resources mapped and written together: large enough that each statement carries many rows. */
@@ -41,83 +33,46 @@ export interface FhirIngestSummary {
   report: ReturnType<MappingReport['summary']>;
 }
 
-/** Vocabulary answers, fetched from the store a batch at a time and kept for the run. */
-class StoreConcepts implements ConceptLookup {
-  private readonly byCode = new Map<string, ConceptInfo | null>();
-  private readonly maps = new Map<number, ConceptInfo[]>();
-  private readonly vocabularies = new Map<string, string | undefined>();
+/**
+ * The store's side of the vocabulary: answers the codes the mapping thread asks for, and
+ * remembers which concepts' "Maps to" targets it has sent (the thread keeps them for the run).
+ */
+class VocabularySource {
+  private readonly sentTargets = new Set<number>();
 
-  constructor(private readonly store: SiteStore) {}
-
-  /** `vocabularyOf`, remembered per system URI (a batch names the same few systems many times). */
-  private vocabularyOf(system: string): string | undefined {
-    if (this.vocabularies.has(system)) return this.vocabularies.get(system);
-    const vocabulary = vocabularyOf(system);
-    this.vocabularies.set(system, vocabulary);
-    return vocabulary;
-  }
-
-  /** Fetches every (vocabulary, code) the batch mentions that is not cached yet. */
-  async prefetch(resources: readonly FhirResource[]): Promise<void> {
-    const wanted = new Map<string, [string, string]>();
-    // Every object with a string system and code, at any depth (codings, quantities' units).
-    const walk = (value: object): void => {
-      if (Array.isArray(value)) {
-        for (const item of value) if (item !== null && typeof item === 'object') walk(item);
-        return;
-      }
-      const v = value as Record<string, unknown>;
-      const { system, code } = v;
-      if (typeof system === 'string' && typeof code === 'string') {
-        const vocabulary = this.vocabularyOf(system);
-        if (vocabulary) {
-          const k = `${vocabulary}|${code}`;
-          if (!this.byCode.has(k)) wanted.set(k, [vocabulary, code]);
-        }
-      }
-      for (const name in v) {
-        const child = v[name];
-        if (child !== null && typeof child === 'object') walk(child);
-      }
-    };
-    for (const resource of resources) walk(resource);
-    // UCUM units and gender codes are looked up by code too.
-    const pairs = [...wanted.values()];
-    const s = quoteIdent(this.store.cdmSchema);
+  async answer(tx: SiteStore, wanted: readonly [string, string][]): Promise<ConceptAnswer> {
+    const s = quoteIdent(tx.cdmSchema);
+    const answer: ConceptAnswer = { asked: [...wanted], found: [], targets: [] };
     const byVocabulary = new Map<string, string[]>();
-    for (const [vocabulary, code] of pairs)
-      byVocabulary.set(vocabulary, [...(byVocabulary.get(vocabulary) ?? []), code]);
+    for (const [vocabulary, code] of wanted) {
+      const codes = byVocabulary.get(vocabulary);
+      if (codes) codes.push(code);
+      else byVocabulary.set(vocabulary, [code]);
+    }
     for (const [vocabulary, codes] of byVocabulary) {
       for (let i = 0; i < codes.length; i += 1000) {
         const chunk = codes.slice(i, i + 1000);
-        const found = await this.store.all<ConceptInfo>(
+        const found = await tx.all<ConceptInfo>(
           `SELECT concept_id, concept_name, domain_id, vocabulary_id, concept_class_id, standard_concept, concept_code, invalid_reason
            FROM ${s}.concept WHERE vocabulary_id = $1 AND concept_code IN (${chunk.map((_, j) => `$${j + 2}`).join(', ')})`,
           [vocabulary, ...chunk],
         );
-        for (const code of chunk) this.byCode.set(`${vocabulary}|${code}`, null);
-        for (const c of found) this.byCode.set(`${c.vocabulary_id}|${c.concept_code}`, c);
-        const ids = found.map((c) => c.concept_id).filter((id) => !this.maps.has(id));
+        answer.found.push(...found);
+        const ids = found.map((c) => c.concept_id).filter((id) => !this.sentTargets.has(id));
+        for (const id of ids) this.sentTargets.add(id);
         if (ids.length) {
-          const targets = await this.store.all<ConceptInfo & { source_id: number }>(
-            `SELECT r.concept_id_1 AS source_id, c.concept_id, c.concept_name, c.domain_id, c.vocabulary_id, c.concept_class_id,
+          answer.targets.push(
+            ...(await tx.all<ConceptInfo & { source_id: number }>(
+              `SELECT r.concept_id_1 AS source_id, c.concept_id, c.concept_name, c.domain_id, c.vocabulary_id, c.concept_class_id,
                   c.standard_concept, c.concept_code, c.invalid_reason
              FROM ${s}.concept_relationship r JOIN ${s}.concept c ON c.concept_id = r.concept_id_2
             WHERE r.relationship_id = 'Maps to' AND r.invalid_reason IS NULL AND r.concept_id_1 IN (${ids.join(', ')})`,
+            )),
           );
-          for (const id of ids) this.maps.set(id, []);
-          for (const { source_id, ...target } of targets) this.maps.get(source_id)!.push(target);
         }
       }
     }
-  }
-
-  sourceConcept(vocabularyId: string, code: string): ConceptInfo | undefined {
-    return this.byCode.get(`${vocabularyId}|${code}`) ?? undefined;
-  }
-
-  mapsTo(conceptId: number): readonly ConceptInfo[] {
-    return this.maps.get(conceptId) ?? [];
+    return answer;
   }
 }
 
@@ -238,64 +193,56 @@ class KeyFilter {
 const KEY_STAGE = 'stage_fhir_id_keys';
 
 /**
- * Ids for one batch, in one mapping pass: a referenced key the cache knows gets its id at
- * once; any other key stands in the rows as a placeholder (-1, -2, … in order of first use)
- * until `resolve` has found it in the store or allocated it (written back in the same
- * transaction), and `final` swaps placeholders for ids. The mapper only ever puts ids
- * into record-id columns (`*_id`, not `*_concept_id`), where no real value is negative.
+ * Ids for one mapped batch: the mapping thread put a placeholder (-1, -2, … in order of
+ * first use) wherever an id goes, with the keys they stand for. A referenced key the cache
+ * knows gets its id at once; any other is found in the store or allocated (written back in
+ * the same transaction), and `final` swaps placeholders for ids. The mapper only ever puts
+ * ids into record-id columns (`*_id`, not `*_concept_id`), where no real value is negative.
  * Ids from `firstFresh` on are new in this batch, so no CDM row can have them yet.
  */
-class BatchIds implements IdAllocator {
-  private readonly missNamespaces: string[] = [];
-  private readonly missKeys: string[] = [];
-  private readonly placeholders = new KeyMap();
+class BatchIds {
   private ids: number[] = [];
   firstFresh = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly cache: IdCache,
     private readonly filter: KeyFilter,
+    private readonly namespaces: readonly string[],
+    private readonly keys: readonly string[],
   ) {}
 
-  idFor(namespace: string, key: string): number {
-    const referenced = REFERENCED_NAMESPACES.has(namespace);
-    if (referenced) {
-      const id = this.cache.get(namespace, key);
-      if (id !== undefined) return id;
-    }
-    let placeholder = this.placeholders.get(namespace, key);
-    if (placeholder === undefined) {
-      this.missNamespaces.push(namespace);
-      this.missKeys.push(key);
-      placeholder = -this.missKeys.length;
-      this.placeholders.set(namespace, key, placeholder);
-    }
-    return placeholder;
-  }
-
   async resolve(tx: SiteStore, next: { value: number }, stage: KeyStage): Promise<void> {
-    const { missNamespaces, missKeys, cache, filter } = this;
-    const ids = new Array<number>(missKeys.length).fill(-1);
+    const { namespaces, keys, cache, filter } = this;
+    const ids = new Array<number>(keys.length).fill(-1);
+    const misses: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const id = REFERENCED_NAMESPACES.has(namespaces[i]!) ? cache.get(namespaces[i]!, keys[i]!) : undefined;
+      if (id === undefined) misses.push(i);
+      else ids[i] = id;
+    }
     // A miss may be in the store if the store had ids before this run, or if this run wrote it.
     const maybeStored: [string, string][] = [];
-    for (let i = 0; i < missKeys.length; i++) {
-      if (stage.storeHadIds || filter.mayHave(missNamespaces[i]!, missKeys[i]!))
-        maybeStored.push([missNamespaces[i]!, missKeys[i]!]);
+    const byKey = new KeyMap();
+    for (const i of misses) {
+      if (stage.storeHadIds || filter.mayHave(namespaces[i]!, keys[i]!)) {
+        maybeStored.push([namespaces[i]!, keys[i]!]);
+        byKey.set(namespaces[i]!, keys[i]!, i);
+      }
     }
     if (maybeStored.length > 0) {
       for (const f of await stage.lookup(tx, maybeStored)) {
-        ids[-this.placeholders.get(f.namespace, f.key)! - 1] = f.omop_id;
+        ids[byKey.get(f.namespace, f.key)!] = f.omop_id;
         if (REFERENCED_NAMESPACES.has(f.namespace)) cache.set(f.namespace, f.key, f.omop_id);
       }
     }
     this.firstFresh = next.value;
     const fresh: SqlValue[][] = [];
-    for (let i = 0; i < missKeys.length; i++) {
+    for (const i of misses) {
       if (ids[i]! >= 0) continue;
       const id = next.value++;
       ids[i] = id;
-      const namespace = missNamespaces[i]!;
-      const key = missKeys[i]!;
+      const namespace = namespaces[i]!;
+      const key = keys[i]!;
       if (REFERENCED_NAMESPACES.has(namespace)) cache.set(namespace, key, id);
       filter.add(namespace, key);
       fresh.push([namespace, key, id]);
@@ -364,32 +311,18 @@ function isRecordIdColumn(column: string): boolean {
  * written once (the first). The first column of every table Itda writes is its key
  * (person_id for death).
  */
-async function writeRows(
-  tx: SiteStore,
-  table: string,
-  rows: readonly Record<string, SqlValue>[],
-  ids: BatchIds,
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const columns: string[] = [];
-  const known = new Set<string>();
-  for (const row of rows) {
-    for (const column in row) {
-      if (!known.has(column)) {
-        known.add(column);
-        columns.push(column);
-      }
-    }
-  }
+async function writeRows(tx: SiteStore, mapped: MappedTable, ids: BatchIds): Promise<number> {
+  const { table, columns } = mapped;
+  if (mapped.rows === 0) return 0;
   const idColumns = columns.map(isRecordIdColumn);
   const key = columns[0]!;
   const seen = new Set<number>();
   const values: SqlValue[][] = [];
   const older: number[] = [];
-  for (const row of rows) {
+  for (let r = 0; r < mapped.rows; r++) {
     const value = new Array<SqlValue>(columns.length);
     for (let c = 0; c < columns.length; c++) {
-      const v = row[columns[c]!] ?? null;
+      const v = columnValue(mapped.values[c]!, r);
       value[c] = idColumns[c] && typeof v === 'number' && v < 0 ? ids.final(v) : v;
     }
     const id = value[0];
@@ -494,8 +427,7 @@ export async function ingestFhir(
   },
 ): Promise<FhirIngestSummary> {
   const files = await listFhirFiles(paths);
-  const concepts = new StoreConcepts(store);
-  const report = new MappingReport();
+  const vocabulary = new VocabularySource();
   const quarantine = new Quarantine(options.quarantineDir);
   const summary: FhirIngestSummary = {
     files: files.length,
@@ -503,69 +435,80 @@ export async function ingestFhir(
     resources: 0,
     rowsWritten: 0,
     quarantined: 0,
-    report: report.summary(),
+    report: new MappingReport().summary(),
   };
   const { first, storeHadIds } = await firstFreeId(store);
   const next = { value: first };
   const batchSize = Math.max(1, options.batchSize ?? BATCH);
   const cache = new IdCache(Math.max(1, options.idCacheSize ?? ID_CACHE_GENERATION));
   const filter = new KeyFilter();
+  // Started at the first file that is not skipped: a resumed run with nothing to do starts none.
+  let mapping: MappingThread | undefined;
   try {
-    for (const file of files) {
-      const sha256 = await sha256File(file);
-      const [done] = await store.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [sha256]);
-      if (done) {
-        summary.skippedFiles++;
-        continue;
+    // The next file, hashed (and, when `sent`, already being read by the mapping thread)
+    // while the current one is written.
+    let ahead: { index: number; sha256: string; sent: boolean } | undefined;
+    for (let index = 0; index < files.length; index++) {
+      const file = files[index]!;
+      const known = ahead?.index === index ? ahead : undefined;
+      ahead = undefined;
+      const sha256 = known?.sha256 ?? (await sha256File(file));
+      if (!known?.sent) {
+        const [done] = await store.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [
+          sha256,
+        ]);
+        if (done) {
+          summary.skippedFiles++;
+          continue;
+        }
+        mapping ??= new MappingThread();
+        mapping.send({ type: 'file', file, batchSize });
       }
+      const thread = mapping!;
       const start = next.value;
       const stage = new KeyStage(storeHadIds);
       try {
         await store.transaction(async (tx) => {
-          let batch: { resource: FhirResource; line: number }[] = [];
           let resources = 0;
           let rowsWritten = 0;
           let quarantined = 0;
-          const flush = async () => {
-            if (batch.length === 0) return;
-            await concepts.prefetch(batch.map((b) => b.resource));
-            const ids = new BatchIds(cache, filter);
-            const byTable = new Map<string, Record<string, SqlValue>[]>();
-            for (const b of batch) {
-              const result = mapResource(b.resource, { concepts, ids });
-              report.add(result);
-              if (result.outcome.status === 'quarantined') {
-                quarantined++;
-                quarantine.add({
-                  file,
-                  line: b.line,
-                  reason: `${result.outcome.reason}: ${result.outcome.detail}`,
-                });
-              }
-              for (const r of result.rows) {
-                if (r.merge) continue;
-                const rows = byTable.get(r.table);
-                if (rows) rows.push(r.row as Record<string, SqlValue>);
-                else byTable.set(r.table, [r.row as Record<string, SqlValue>]);
-              }
-            }
-            await ids.resolve(tx, next, stage);
-            for (const [table, rows] of byTable) rowsWritten += await writeRows(tx, table, rows, ids);
-            resources += batch.length;
-            options.onProgress?.(summary.resources + resources);
-            batch = [];
-          };
-          for await (const item of readFhirFile(file)) {
-            if (item.kind === 'quarantine') {
-              quarantined++;
-              report.addReason('quarantined', item.reason);
-              quarantine.add({ file, line: item.line, reason: `${item.reason}: ${item.detail}` });
+          // A next file with other bytes than this one that no earlier run took can be read
+          // ahead: nothing this transaction does can make it skipped.
+          const readAhead = (async () => {
+            const nextFile = files[index + 1];
+            if (nextFile === undefined) return;
+            const nextSha256 = await sha256File(nextFile);
+            const [done] =
+              nextSha256 === sha256
+                ? [true]
+                : await tx.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [nextSha256]);
+            ahead = { index: index + 1, sha256: nextSha256, sent: !done };
+            if (!done) thread.send({ type: 'file', file: nextFile, batchSize });
+          })();
+          // Awaited below; a failure before then must not surface as an unhandled rejection.
+          readAhead.catch(() => {});
+          for (;;) {
+            const message = await thread.next();
+            if (message.type === 'end') break;
+            if (message.type === 'codes') {
+              thread.send({ type: 'concepts', answer: await vocabulary.answer(tx, message.wanted) });
               continue;
             }
-            batch.push({ resource: item.resource, line: item.line });
-            if (batch.length >= batchSize) await flush();
+            if (message.type !== 'batch')
+              throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
+            const { batch } = message;
+            for (const q of batch.quarantine) quarantine.add({ file, line: q.line, reason: q.reason });
+            quarantined += batch.quarantine.length;
+            if (batch.resources > 0) {
+              const ids = new BatchIds(cache, filter, batch.namespaces, batch.keys);
+              await ids.resolve(tx, next, stage);
+              for (const table of batch.tables) rowsWritten += await writeRows(tx, table, ids);
+              resources += batch.resources;
+              options.onProgress?.(summary.resources + resources);
+            }
+            thread.send({ type: 'consumed' });
           }
-          await flush();
+          await readAhead;
           await stage.drop(tx);
           await tx.run(
             'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -584,9 +527,16 @@ export async function ingestFhir(
     }
     if (summary.files > summary.skippedFiles) await rebuildObservationPeriods(store);
     if (summary.files > summary.skippedFiles) await rebuildEras(store);
+    if (mapping) {
+      mapping.send({ type: 'report' });
+      const message = await mapping.next();
+      if (message.type !== 'report')
+        throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
+      summary.report = message.report;
+    }
   } finally {
     quarantine.close();
+    await mapping?.close();
   }
-  summary.report = report.summary();
   return summary;
 }
