@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isItdaError } from '../protocol/errors.ts';
@@ -80,6 +81,33 @@ describe('NDJSON', () => {
     expect(items).toEqual(
       resources.map((resource, i) => ({ kind: 'resource', file, line: i + 1, resource })),
     );
+  });
+
+  it('numbers lines as readline does, whatever ends them and wherever a read chunk ends', async () => {
+    // Over 1 MiB, so lines, CRLF pairs and multi-byte characters fall across read chunks.
+    const endings = ['\n', '\r\n', '\r', '\n\n', '\r\n  \r\n'];
+    let text = '';
+    for (let i = 0; text.length < 1_500_000; i++) {
+      const patient = {
+        resourceType: 'Patient',
+        id: `p${i}`,
+        name: [{ text: `환자 ${'가'.repeat(i % 97)}` }],
+      };
+      text += JSON.stringify(patient) + endings[i % endings.length];
+    }
+    const file = path.join(tmp, 'line-ends.ndjson');
+    fs.writeFileSync(file, `${text}{"resourceType":"Patient","id":"last"}\r`);
+    const expected: { line: number; id: string }[] = [];
+    let line = 0;
+    for await (const l of createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+      line++;
+      if (l.trim() !== '') expected.push({ line, id: JSON.parse(l).id });
+    }
+    const items = await collect(file);
+    expect(items.map((i) => ({ line: i.line, id: i.kind === 'resource' ? i.resource.id : i.kind }))).toEqual(
+      expected,
+    );
+    expect(expected.at(-1)?.id).toBe('last');
   });
 
   it('reports a truncated gzip file and keeps going with the next file', async () => {
