@@ -141,6 +141,25 @@ describe.each(HUB_DIALECTS)('audit log on %s', (dialect) => {
     expect(await verify()).toMatchObject({ ok: true, entries: 12 });
   });
 
+  it('flushes what it wrote while other writers keep committing', async (t) => {
+    if (!hub) return t.skip();
+    let writing = true;
+    const writers = Promise.all(
+      [0, 1, 2].map(async (w) => {
+        while (writing) await audit(hub!.ctx, { actorType: 'system', action: 'test.stream', details: { w } });
+      }),
+    );
+    await audit(hub.ctx, { actorType: 'system', action: 'test.mine' });
+    // Would wait for the writers to stop if a flush waited for the chainer to go idle.
+    await flushAudit(hub.ctx);
+    const mine = await sql<{ n: number }>`
+      select count(*)::int as n from audit_entry where action = 'test.mine'`.execute(hub.ctx.db);
+    writing = false;
+    await writers;
+    expect(mine.rows[0]!.n).toBe(1);
+    expect(await verify()).toMatchObject({ ok: true });
+  });
+
   it('names an edited entry', async (t) => {
     if (!hub) return t.skip();
     await sql`update audit_entry set details = '{"i":3,"note":"changed"}' where seq = 4`.execute(hub.ctx.db);

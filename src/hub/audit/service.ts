@@ -131,6 +131,9 @@ class AuditChainer {
   private again = false;
   /** Batches this process committed that no run has started on yet. */
   private dirty = false;
+  /** Runs started and finished; a flush waits for the run after the current one only. */
+  private started = 0;
+  private waiters: { run: number; resolve: () => void }[] = [];
   private readonly sweep: NodeJS.Timeout;
 
   constructor(private readonly ctx: HubContext) {
@@ -153,17 +156,31 @@ class AuditChainer {
     do {
       this.again = false;
       this.dirty = false;
+      const run = ++this.started;
       try {
         await chainPendingAudit(this.ctx.db, this.ctx.keys.privateKey);
       } catch (error) {
         this.dirty = true;
         this.ctx.log.warn({ err: error }, 'audit chaining failed; retrying on the next commit or sweep');
       }
+      const done = this.waiters.filter((w) => w.run <= run);
+      this.waiters = this.waiters.filter((w) => w.run > run);
+      for (const waiter of done) waiter.resolve();
     } while (this.again);
   }
 
+  /**
+   * Returns once what this process committed before the call is chained. While runs go on
+   * back to back under load, it waits for the next one to finish (that run reads every batch
+   * committed before it starts), not for the commits to stop.
+   */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    if (this.running) {
+      const run = this.started + 1;
+      this.again = true;
+      await new Promise<void>((resolve) => this.waiters.push({ run, resolve }));
+      return;
+    }
     if (!this.dirty) return;
     this.dirty = false;
     await chainPendingAudit(this.ctx.db, this.ctx.keys.privateKey);
@@ -171,7 +188,8 @@ class AuditChainer {
 
   async close(): Promise<void> {
     clearInterval(this.sweep);
-    await this.flush();
+    while (this.running) await this.running;
+    await chainPendingAudit(this.ctx.db, this.ctx.keys.privateKey);
   }
 }
 
