@@ -13,6 +13,7 @@ import {
   type FhirResource,
   type IdAllocator,
   MappingReport,
+  type MappingResult,
   mapResource,
   readFhirFile,
   vocabularyOf,
@@ -47,28 +48,38 @@ class AnsweredConcepts implements ConceptLookup {
   /** Every (vocabulary, code) the resources mention that has not been answered yet. */
   wanted(resources: readonly FhirResource[]): [string, string][] {
     const wanted = new Map<string, [string, string]>();
-    // Every object with a string system and code, at any depth (codings, quantities' units).
-    const walk = (value: object): void => {
-      if (Array.isArray(value)) {
-        for (const item of value) if (item !== null && typeof item === 'object') walk(item);
-        return;
-      }
-      const v = value as Record<string, unknown>;
-      const { system, code } = v;
-      if (typeof system === 'string' && typeof code === 'string') {
-        const vocabulary = this.vocabularyOf(system);
-        if (vocabulary) {
-          const k = `${vocabulary}|${code}`;
-          if (!this.byCode.has(k)) wanted.set(k, [vocabulary, code]);
-        }
-      }
-      for (const name in v) {
-        const child = v[name];
-        if (child !== null && typeof child === 'object') walk(child);
-      }
-    };
-    for (const resource of resources) walk(resource);
+    for (const resource of resources) this.walk(resource, wanted);
     return [...wanted.values()];
+  }
+
+  /** Whether every code the resource mentions has been answered. */
+  answers(resource: FhirResource): boolean {
+    this.unanswered.clear();
+    this.walk(resource, this.unanswered);
+    return this.unanswered.size === 0;
+  }
+
+  private readonly unanswered = new Map<string, [string, string]>();
+
+  /** Every object with a string system and code, at any depth (codings, quantities' units). */
+  private walk(value: object, wanted: Map<string, [string, string]>): void {
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== null && typeof item === 'object') this.walk(item, wanted);
+      return;
+    }
+    const v = value as Record<string, unknown>;
+    const { system, code } = v;
+    if (typeof system === 'string' && typeof code === 'string') {
+      const vocabulary = this.vocabularyOf(system);
+      if (vocabulary) {
+        const k = `${vocabulary}|${code}`;
+        if (!this.byCode.has(k)) wanted.set(k, [vocabulary, code]);
+      }
+    }
+    for (const name in v) {
+      const child = v[name];
+      if (child !== null && typeof child === 'object') this.walk(child, wanted);
+    }
   }
 
   absorb(answer: ConceptAnswer): void {
@@ -218,60 +229,87 @@ async function untilCredit(): Promise<void> {
   credits--;
 }
 
-async function mapBatch(
-  batch: readonly { resource: FhirResource; line: number }[],
-  quarantine: MappedBatch['quarantine'],
-): Promise<MappedBatch> {
-  if (batch.length > 0) {
-    const wanted = concepts.wanted(batch.map((b) => b.resource));
-    if (wanted.length > 0) {
-      post({ type: 'codes', wanted });
-      concepts.absorb((await receive('concepts')).answer);
-    }
+/**
+ * One batch being mapped. A resource whose codes are all answered already is mapped as soon
+ * as it is read, so its parsed form dies young; once one needs the store, it and every later
+ * one wait for the batch's question, keeping the order of mapping (and so of ids) the order
+ * of reading. Report and quarantine entries are recorded as if the batch were mapped at its
+ * end: reading's first, then mapping's.
+ */
+class BatchBuilder {
+  private readonly ids = new PlaceholderIds();
+  private readonly byTable = new Map<string, Record<string, OmopValue>[]>();
+  private readonly results: MappingResult[] = [];
+  private readonly readingQuarantine: MappedBatch['quarantine'] = [];
+  private readonly mappingQuarantine: MappedBatch['quarantine'] = [];
+  private readonly waiting: { resource: FhirResource; line: number }[] = [];
+  resources = 0;
+
+  get empty(): boolean {
+    return this.resources === 0 && this.readingQuarantine.length === 0;
   }
-  const ids = new PlaceholderIds();
-  const byTable = new Map<string, Record<string, OmopValue>[]>();
-  for (const b of batch) {
-    const result = mapResource(b.resource, { concepts, ids });
-    report.add(result);
+
+  unreadable(line: number, reason: string, detail: string): void {
+    report.addReason('quarantined', reason);
+    this.readingQuarantine.push({ line, reason: `${reason}: ${detail}` });
+  }
+
+  add(resource: FhirResource, line: number): void {
+    this.resources++;
+    if (this.waiting.length === 0 && concepts.answers(resource)) this.map(resource, line);
+    else this.waiting.push({ resource, line });
+  }
+
+  private map(resource: FhirResource, line: number): void {
+    const result = mapResource(resource, { concepts, ids: this.ids });
+    this.results.push(result);
     if (result.outcome.status === 'quarantined') {
-      quarantine.push({ line: b.line, reason: `${result.outcome.reason}: ${result.outcome.detail}` });
+      this.mappingQuarantine.push({ line, reason: `${result.outcome.reason}: ${result.outcome.detail}` });
     }
     for (const r of result.rows) {
       if (r.merge) continue;
-      const rows = byTable.get(r.table);
+      const rows = this.byTable.get(r.table);
       if (rows) rows.push(r.row);
-      else byTable.set(r.table, [r.row]);
+      else this.byTable.set(r.table, [r.row]);
     }
   }
-  return {
-    resources: batch.length,
-    quarantine,
-    namespaces: ids.namespaces,
-    keys: ids.keys,
-    tables: [...byTable].map(([table, rows]) => encodeTable(table, rows)),
-  };
+
+  async finish(): Promise<MappedBatch> {
+    if (this.waiting.length > 0) {
+      const wanted = concepts.wanted(this.waiting.map((w) => w.resource));
+      if (wanted.length > 0) {
+        post({ type: 'codes', wanted });
+        concepts.absorb((await receive('concepts')).answer);
+      }
+      for (const w of this.waiting) this.map(w.resource, w.line);
+    }
+    for (const result of this.results) report.add(result);
+    return {
+      resources: this.resources,
+      quarantine: [...this.readingQuarantine, ...this.mappingQuarantine],
+      namespaces: this.ids.namespaces,
+      keys: this.ids.keys,
+      tables: [...this.byTable].map(([table, rows]) => encodeTable(table, rows)),
+    };
+  }
 }
 
 async function mapFile(file: string, batchSize: number): Promise<void> {
-  let batch: { resource: FhirResource; line: number }[] = [];
-  let quarantine: MappedBatch['quarantine'] = [];
+  let batch = new BatchBuilder();
   const flush = async () => {
-    if (batch.length === 0 && quarantine.length === 0) return;
+    if (batch.empty) return;
     await untilCredit();
-    const mapped = await mapBatch(batch, quarantine);
+    const mapped = await batch.finish();
     post({ type: 'batch', batch: mapped }, transferables(mapped));
-    batch = [];
-    quarantine = [];
+    batch = new BatchBuilder();
   };
   for await (const item of readFhirFile(file)) {
     if (item.kind === 'quarantine') {
-      report.addReason('quarantined', item.reason);
-      quarantine.push({ line: item.line, reason: `${item.reason}: ${item.detail}` });
+      batch.unreadable(item.line, item.reason, item.detail);
       continue;
     }
-    batch.push({ resource: item.resource, line: item.line });
-    if (batch.length >= batchSize) await flush();
+    batch.add(item.resource, item.line);
+    if (batch.resources >= batchSize) await flush();
   }
   await flush();
   post({ type: 'end' });
