@@ -106,12 +106,18 @@ class PlaceholderIds implements IdAllocator {
   readonly keys: string[] = [];
   private readonly byNamespace = new Map<string, Map<string, number>>();
 
+  // Consecutive calls mostly name the same namespace (a batch is one resource type).
+  private lastNamespace: string | undefined;
+  private lastKeys = new Map<string, number>();
+
   idFor(namespace: string, key: string): number {
-    let keys = this.byNamespace.get(namespace);
+    let keys = namespace === this.lastNamespace ? this.lastKeys : this.byNamespace.get(namespace);
     if (keys === undefined) {
       keys = new Map();
       this.byNamespace.set(namespace, keys);
     }
+    this.lastNamespace = namespace;
+    this.lastKeys = keys;
     let placeholder = keys.get(key);
     if (placeholder === undefined) {
       this.namespaces.push(namespace);
@@ -123,33 +129,29 @@ class PlaceholderIds implements IdAllocator {
   }
 }
 
-/** One column of rows, encoded by what it holds. */
+/** One column of rows, encoded by what it holds: one pass while it holds one kind of value. */
 function encodeColumn(rows: readonly Record<string, OmopValue>[], column: string): ColumnValues {
-  let numbers = 0;
-  let texts = 0;
-  for (const row of rows) {
-    const v = row[column];
-    if (typeof v === 'number') numbers++;
-    else if (typeof v === 'string') texts++;
+  const mixed = (): ColumnValues => ({ kind: 'mixed', values: rows.map((row) => row[column] ?? null) });
+  let r = 0;
+  let numbers = false;
+  const values = new Float64Array(rows.length);
+  for (; r < rows.length; r++) {
+    const v = rows[r]![column];
+    if (typeof v === 'number') {
+      values[r] = v;
+      numbers = true;
+    } else if (typeof v === 'string') break;
+    else values[r] = Number.NaN;
   }
-  if (texts === 0) {
-    const values = new Float64Array(rows.length);
-    for (let r = 0; r < rows.length; r++) {
-      const v = rows[r]![column];
-      values[r] = typeof v === 'number' ? v : Number.NaN;
-    }
-    return { kind: 'number', numbers: values };
-  }
-  if (numbers === 0) {
-    const codes = new Int32Array(rows.length);
-    const strings: string[] = [];
-    const index = new Map<string, number>();
-    for (let r = 0; r < rows.length; r++) {
-      const v = rows[r]![column];
-      if (typeof v !== 'string') {
-        codes[r] = -1;
-        continue;
-      }
+  if (r === rows.length) return { kind: 'number', numbers: values };
+  if (numbers) return mixed();
+  // Only nulls before row r: text from here on, or mixed.
+  const codes = new Int32Array(rows.length).fill(-1, 0, r);
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  for (; r < rows.length; r++) {
+    const v = rows[r]![column];
+    if (typeof v === 'string') {
       let code = index.get(v);
       if (code === undefined) {
         code = strings.length;
@@ -157,10 +159,10 @@ function encodeColumn(rows: readonly Record<string, OmopValue>[], column: string
         index.set(v, code);
       }
       codes[r] = code;
-    }
-    return { kind: 'text', codes, strings };
+    } else if (typeof v === 'number') return mixed();
+    else codes[r] = -1;
   }
-  return { kind: 'mixed', values: rows.map((row) => row[column] ?? null) };
+  return { kind: 'text', codes, strings };
 }
 
 /** Rows of one table, columns in order of first appearance (absent values null). */
