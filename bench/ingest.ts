@@ -5,13 +5,36 @@
  *
  *   npx tsx bench/ingest.ts [N]        (default 10000 generated patients)
  *
- * Where the memory goes (N=10,000): the same run with `node --max-old-space-size=192` peaks
- * at 471 MB instead of 607 MB for 18 % more CPU, so about 140 MB of the peak is heap V8 lets
- * grow before collecting, and the rest of the growth is DuckDB's (primary-key indexes of the
- * CDM tables, the uncommitted rows of the largest file). Tried and kept out, no gain within
- * this bench's noise: DuckDB data-chunk appends (no change on 200,000 measurement rows),
- * reading the next batch while the current one is written, `memory_limit` and
- * `checkpoint_threshold` during the ingest, a larger V8 young generation.
+ * Measured on 2 cores shared with other work, N=10,000, two runs (load average 1.7–2.5):
+ * DuckDB 27,314 and 28,188 resources/s, 25.3 % and 25.5 % of parse-only speed by wall time,
+ * 15.9 % by CPU time; PostgreSQL 25,686 and 23,823/s; peak memory 1.24× and 1.45× from 2,500
+ * to 10,000 patients. Before the mapping thread (load 0.5–2.9): 21,240/s, 20.1 % and 17.6 %,
+ * PostgreSQL 17,782/s, 1.37×. Under a load of 4–6 (N=2,500) the wall-time gain disappears
+ * (the two threads get one core between them), so repeat a run before believing it.
+ *
+ * Where the time goes (N=2,500, 9.8 s): the mapping thread (reading, JSON.parse, mapping) is
+ * busy 7.7 s — JSON.parse 1.7 s, GC 1.1–1.3 s, mapping about 2 s, the code walk, placeholder
+ * ids and column encoding about 1 s, decoding and splitting lines 0.4 s — and is what the
+ * wall time waits for. The main thread is busy 4.9 s, 2.6 s of it in DuckDB's appender
+ * (a native call per value, 0.3–1 µs each; text cast to TIMESTAMP is the dearest), 0.4 s
+ * resolving ids; the rest of its time it waits. Handing rows across costs CPU (encoding
+ * 0.5 s, copying strings), which is why the CPU-time ratio fell while the wall time rose.
+ * The 30 % target needs both threads to do less: about 6.5 s of wall time at N=2,500 with
+ * some 14 s of CPU on two cores. Next steps: a second mapping thread (batches cut by line
+ * so two threads can share a file), fewer per-row objects in the mappers (GC), and, for
+ * flat memory, committing a file in batches with a per-file marker a restart cleans up.
+ *
+ * Memory (N=10,000): the same run with `node --max-old-space-size=192` peaked at 471 MB
+ * instead of 607 MB for 18 % more CPU, so much of the peak is heap V8 lets grow before
+ * collecting; the rest of the growth is DuckDB's (primary-key indexes of the CDM tables,
+ * the uncommitted rows of the largest file). Tried and kept out, no gain within this bench's
+ * noise: DuckDB data-chunk appends (no change on 200,000 measurement rows), reading the
+ * next batch on the main thread while the current one is written, `memory_limit` and
+ * `checkpoint_threshold` during the ingest, a larger V8 young generation (also for the
+ * mapping thread), dates and timestamps appended as DuckDB date/timestamp values (an object
+ * and a BigInt per value cost more than the text cast), a CSV file and COPY instead of the
+ * appender (building the text costs as much as appending), appending only the given columns
+ * to a narrow stage table (a NULL is one of the cheapest calls).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
