@@ -16,6 +16,7 @@ import type { HubContext } from '../context.ts';
 import { onBeforeCommit } from '../db/database.ts';
 import type { HubDatabase, PendingAuditEvent } from '../db/schema.ts';
 import {
+  anyPendingBatch,
   auditHead,
   auditPage,
   deletePendingBatches,
@@ -95,6 +96,8 @@ const SWEEP_MS = 1000;
  * exactly once.
  */
 export async function chainPendingAudit(db: Kysely<HubDatabase>, privateKey: KeyObject): Promise<number> {
+  // The sweep asks every second; an idle log costs one read, not a locked transaction.
+  if (!(await anyPendingBatch(db))) return 0;
   let chained = 0;
   for (;;) {
     const { batches, entries } = await db.transaction().execute(async (trx) => {

@@ -79,6 +79,11 @@ export async function insertPendingEvents(
     .execute();
 }
 
+/** Whether any committed batch waits (one cheap read, without the chain lock). */
+export async function anyPendingBatch(db: Kysely<HubDatabase>): Promise<boolean> {
+  return (await db.selectFrom('audit_pending').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
 /** The oldest committed batches of pending events. */
 export async function pendingBatches(
   db: Kysely<HubDatabase>,
