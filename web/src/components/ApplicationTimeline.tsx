@@ -1,15 +1,16 @@
-import { Alert, Loader, Text, Timeline } from '@mantine/core';
+import { Loader, Text, Timeline } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { accessApi, type HistoryEvent } from '../access-api.ts';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { formatBytes } from './AttachmentTable.tsx';
+import { LoadFailed } from './LoadFailed.tsx';
 
 /** The application's history from the hub's audit log; consecutive autosaves are shown as one. */
 export function ApplicationTimeline({ id }: { id: string }) {
   const { t, language } = useI18n();
   const history = useQuery({ queryKey: ['application-history', id], queryFn: () => accessApi.history(id) });
   if (history.isPending) return <Loader size="sm" aria-label={t('loading')} />;
-  if (history.isError) return <Alert color="red">{history.error.message}</Alert>;
+  if (history.isError) return <LoadFailed error={history.error} />;
   const events: (HistoryEvent & { times: number })[] = [];
   for (const event of history.data.events) {
     const last = events.at(-1);

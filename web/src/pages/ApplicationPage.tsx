@@ -31,6 +31,7 @@ import { api, catalogApi, type User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
 import { ApplicationTimeline } from '../components/ApplicationTimeline.tsx';
 import { AttachmentTable } from '../components/AttachmentTable.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { StateBadge } from '../components/StateBadge.tsx';
 import { type DraftField, unsavedEdits, useAutosave } from '../components/useAutosave.ts';
 import { type MessageKey, useI18n } from '../i18n.tsx';
@@ -94,12 +95,7 @@ export function ApplicationPage({ id, user }: { id: string; user: User }) {
   const close = useMutation({ mutationFn: () => accessApi.close(id), onSuccess: refresh });
 
   if (application.isPending || (application.data && !form)) return <Loader aria-label={t('loading')} />;
-  if (application.isError)
-    return (
-      <Alert color="red" title={t('loadFailed')}>
-        {application.error.message}
-      </Alert>
-    );
+  if (application.isError) return <LoadFailed error={application.error} />;
   const view = application.data;
   const draft = form!;
   const isApplicant = view.applicantId === user.id;

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { accessApi } from '../access-api.ts';
 import type { User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { StateBadge } from '../components/StateBadge.tsx';
 import { useI18n } from '../i18n.tsx';
 import { navigate } from '../router.ts';
@@ -40,9 +41,7 @@ export function ApplicationsPage({ user }: { user: User }) {
         {list.isPending ? (
           <Loader aria-label={t('loading')} />
         ) : list.isError ? (
-          <Alert color="red" title={t('loadFailed')}>
-            {list.error.message}
-          </Alert>
+          <LoadFailed error={list.error} />
         ) : list.data.applications.length === 0 ? (
           <Text c="dimmed">{t('appNone')}</Text>
         ) : (

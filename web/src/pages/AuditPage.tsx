@@ -14,6 +14,7 @@ import {
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { type AuditFilter, accessApi } from '../access-api.ts';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { useI18n } from '../i18n.tsx';
 
 const PAGE_SIZE = 50;
@@ -76,7 +77,7 @@ export function AuditPage() {
         {page.isPending ? (
           <Loader aria-label={t('loading')} />
         ) : page.isError ? (
-          <Alert color="red">{page.error.message}</Alert>
+          <LoadFailed error={page.error} />
         ) : entries.length === 0 ? (
           <Text c="dimmed">{t('auditNone')}</Text>
         ) : (

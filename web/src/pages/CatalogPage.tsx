@@ -28,6 +28,7 @@ import { type FormEvent, useState } from 'react';
 import type { CatalogHit, DatasetInputRaw, DatasetVersion } from '../../../src/protocol/catalog.ts';
 import { api, catalogApi, type User } from '../api.ts';
 import { ConceptPicker, type PickedConcept } from '../components/ConceptPicker.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { navigate } from '../router.ts';
 
@@ -203,9 +204,7 @@ function CatalogSearch() {
       {results.isPending ? (
         <Loader aria-label={t('loading')} />
       ) : results.isError ? (
-        <Alert color="red" title={t('loadFailed')}>
-          {results.error.message}
-        </Alert>
+        <LoadFailed error={results.error} />
       ) : (
         <>
           <Text size="sm" c="dimmed" data-testid="catalog-total">
@@ -265,12 +264,7 @@ function DatasetDetail({ id }: { id: string }) {
   const history = useQuery({ queryKey: ['dataset-history', id], queryFn: () => catalogApi.history(id) });
   const [shown, setShown] = useState<DatasetVersion | null>(null);
   if (dataset.isPending) return <Loader aria-label={t('loading')} />;
-  if (dataset.isError)
-    return (
-      <Alert color="red" title={t('loadFailed')}>
-        {dataset.error.message}
-      </Alert>
-    );
+  if (dataset.isError) return <LoadFailed error={dataset.error} />;
   const current = dataset.data;
   const d = shown?.dataset ?? current.dataset;
   const mayEdit = publishableSites(me, [current.dataset.siteId]).includes(current.dataset.siteId);

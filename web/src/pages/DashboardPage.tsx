@@ -1,19 +1,8 @@
-import {
-  Alert,
-  Anchor,
-  Badge,
-  Card,
-  Group,
-  Loader,
-  SimpleGrid,
-  Stack,
-  Table,
-  Text,
-  Title,
-} from '@mantine/core';
+import { Anchor, Badge, Card, Group, Loader, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import type { HealthSite } from '../../../src/protocol/wire.ts';
 import { api } from '../api.ts';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { navigate } from '../router.ts';
 
@@ -66,11 +55,7 @@ export function DashboardPage() {
 
   if (health.isPending) return <Loader aria-label={t('loading')} />;
   if (health.isError) {
-    return (
-      <Alert color="red" title={t('loadFailed')}>
-        {health.error.message}
-      </Alert>
-    );
+    return <LoadFailed error={health.error} />;
   }
   const { sites, version, database } = health.data;
   const connected = sites.filter((s) => s.connected).length;

@@ -42,6 +42,7 @@ import {
   toSpec,
 } from '../components/cohort-form.ts';
 import { FeasibilityResults, QUERY_STATUS_KEY } from '../components/FeasibilityResults.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 
 const DOMAIN_KEY: Record<EventDomain, MessageKey> = {
@@ -280,12 +281,7 @@ type Built = { definition: Record<string, unknown>; name: string | undefined } |
 function History({ onOpen, currentId }: { onOpen(id: string): void; currentId: string | null }) {
   const { t } = useI18n();
   const history = useQuery({ queryKey: ['feasibility-history'], queryFn: api.feasibilityHistory });
-  if (history.isError)
-    return (
-      <Alert color="red" title={t('loadFailed')}>
-        {history.error.message}
-      </Alert>
-    );
+  if (history.isError) return <LoadFailed error={history.error} />;
   const queries = history.data?.queries ?? [];
   return (
     <Card withBorder>
@@ -453,11 +449,7 @@ export function FeasibilityPage() {
           </Alert>
         ) : null}
       </Card>
-      {current.isError ? (
-        <Alert color="red" title={t('loadFailed')}>
-          {current.error.message}
-        </Alert>
-      ) : null}
+      {current.isError ? <LoadFailed error={current.error} /> : null}
       {current.data ? <FeasibilityResults view={current.data} /> : null}
       <History onOpen={setCurrentId} currentId={currentId} />
     </Stack>

@@ -1,6 +1,7 @@
-import { Alert, Badge, Button, Card, Group, Loader, Stack, Text, Title } from '@mantine/core';
+import { Badge, Button, Card, Group, Loader, Stack, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { useI18n } from '../i18n.tsx';
 import { inboxApi } from '../matching-api.ts';
 import { navigate } from '../router.ts';
@@ -54,9 +55,7 @@ export function InboxPage() {
       {page.isPending ? (
         <Loader aria-label={t('loading')} />
       ) : page.isError ? (
-        <Alert color="red" title={t('loadFailed')}>
-          {page.error.message}
-        </Alert>
+        <LoadFailed error={page.error} />
       ) : page.data.items.length === 0 ? (
         <Text c="dimmed">{t('inboxEmpty')}</Text>
       ) : (

@@ -1,6 +1,7 @@
-import { Alert, Loader, Table, Text } from '@mantine/core';
+import { Loader, Table, Text } from '@mantine/core';
 import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 
 /**
@@ -24,7 +25,7 @@ export function LoadedTable<T>({
 }) {
   const { t } = useI18n();
   if (query.isPending) return <Loader aria-label={t('loading')} />;
-  if (query.error) return <Alert color="red">{query.error.message}</Alert>;
+  if (query.error) return <LoadFailed error={query.error} />;
   if (emptyText && isEmpty?.(query.data)) return <Text c="dimmed">{t(emptyText)}</Text>;
   return (
     <Table striped data-testid={testId}>

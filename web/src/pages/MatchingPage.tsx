@@ -22,6 +22,7 @@ import { MODALITIES } from '../../../src/protocol/catalog.ts';
 import type { NeedInputRaw, NeedResponseKind, NeedView } from '../../../src/protocol/matching.ts';
 import type { User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { matchingApi } from '../matching-api.ts';
 import { navigate } from '../router.ts';
@@ -50,7 +51,7 @@ function NeedBoard({ user }: { user: User }) {
         {list.isPending ? (
           <Loader aria-label={t('loading')} />
         ) : list.isError ? (
-          <Alert color="red">{list.error.message}</Alert>
+          <LoadFailed error={list.error} />
         ) : list.data.needs.length === 0 ? (
           <Text c="dimmed">{t('needNone')}</Text>
         ) : (
@@ -250,7 +251,7 @@ function NeedDetail({ id, user }: { id: string; user: User }) {
     },
   });
   if (need.isPending) return <Loader aria-label={t('loading')} />;
-  if (need.isError) return <Alert color="red">{need.error.message}</Alert>;
+  if (need.isError) return <LoadFailed error={need.error} />;
   const view = need.data;
   const mine = view.posterId === user.id;
   const stewarded = [

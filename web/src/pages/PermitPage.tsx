@@ -17,6 +17,7 @@ import { useState } from 'react';
 import { accessApi } from '../access-api.ts';
 import type { User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 
 const STATUS_COLORS = { active: 'teal', not_yet_valid: 'blue', expired: 'gray', revoked: 'red' } as const;
@@ -32,12 +33,7 @@ export function PermitPage({ id, user }: { id: string; user: User }) {
     onSuccess: (view) => queryClient.setQueryData(['permit', id], view),
   });
   if (permit.isPending) return <Loader aria-label={t('loading')} />;
-  if (permit.isError)
-    return (
-      <Alert color="red" title={t('loadFailed')}>
-        {permit.error.message}
-      </Alert>
-    );
+  if (permit.isError) return <LoadFailed error={permit.error} />;
   const p = permit.data;
   const body = p.permit.body;
   const when = (iso: string) => new Date(iso).toLocaleString(language);

@@ -23,6 +23,7 @@ import type { User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
 import { AttachmentTable } from '../components/AttachmentTable.tsx';
 import { FeasibilityResults } from '../components/FeasibilityResults.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { StateBadge } from '../components/StateBadge.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 import { DuoBadge } from './ReviewsPage.tsx';
@@ -37,12 +38,7 @@ export function ReviewPage({ id, user }: { id: string; user: User }) {
     enabled: review.isSuccess,
   });
   if (review.isPending) return <Loader aria-label={t('loading')} />;
-  if (review.isError)
-    return (
-      <Alert color="red" title={t('loadFailed')}>
-        {review.error.message}
-      </Alert>
-    );
+  if (review.isError) return <LoadFailed error={review.error} />;
   const r = review.data;
   const names = new Map((drb.data?.members ?? []).map((m) => [m.userId, m.name]));
   const isMember = names.has(user.id);
@@ -167,9 +163,7 @@ function FeasibilityCard({ application }: { application: ApplicationView }) {
       ) : counts.isPending ? (
         <Loader size="sm" aria-label={t('loading')} />
       ) : counts.isError ? (
-        <Alert color="red" title={t('loadFailed')}>
-          {counts.error.message}
-        </Alert>
+        <LoadFailed error={counts.error} />
       ) : (
         <Stack gap="xs">
           <FeasibilityResults view={counts.data} />

@@ -1,8 +1,9 @@
-import { Alert, Badge, Card, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Card, Loader, Stack, Table, Text, Title } from '@mantine/core';
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { accessApi } from '../access-api.ts';
 import { api, type User } from '../api.ts';
 import { AppLink } from '../components/AppLink.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { type MessageKey, useI18n } from '../i18n.tsx';
 
 /** The sites whose reviews the user reads: DRB seats and stewardships; an admin reads every site's. */
@@ -39,7 +40,7 @@ export function ReviewsPage({ user }: { user: User }) {
     <Stack gap="md" maw={1100}>
       <Title order={2}>{t('reviewInbox')}</Title>
       {siteIds.length === 0 && <Text c="dimmed">{t('revNoSites')}</Text>}
-      {failed?.error && <Alert color="red">{failed.error.message}</Alert>}
+      {failed?.error && <LoadFailed error={failed.error} />}
       <Card withBorder>
         {health.isPending || inboxes.some((q) => q.isPending) ? (
           <Loader aria-label={t('loading')} />

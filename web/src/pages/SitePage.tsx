@@ -19,6 +19,7 @@ import { useMemo, useState } from 'react';
 import type { DisclosedCount, ProfileReport, QualityReport } from '../../../src/protocol/reports.ts';
 import { api } from '../api.ts';
 import { EChart } from '../components/EChart.tsx';
+import { LoadFailed } from '../components/LoadFailed.tsx';
 import { useI18n } from '../i18n.tsx';
 import { navigate } from '../router.ts';
 
@@ -284,13 +285,7 @@ export function SitePage({ siteId }: { siteId: string }) {
           ['quality', quality],
           ['profile', profile],
         ] as const
-      ).map(([name, q]) =>
-        q.isError ? (
-          <Alert key={name} color="red" title={t('loadFailed')}>
-            {q.error.message}
-          </Alert>
-        ) : null,
-      )}
+      ).map(([name, q]) => (q.isError ? <LoadFailed key={name} error={q.error} /> : null))}
       {quality.data === null && profile.data === null && <Alert color="gray">{t('notPublished')}</Alert>}
       {quality.data && (
         <>
