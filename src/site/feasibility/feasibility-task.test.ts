@@ -13,18 +13,14 @@ import { loadSiteConfig } from '../config.ts';
 import type { SiteStore } from '../store/store.ts';
 import { feasibilityHandler } from './feasibility-task.ts';
 import { runCohortOnStore } from './run-cohort.ts';
-import { commonConditionOver65, loadFeasibilityFixture, rareCondition } from './test-fixture.ts';
+import { commonConditionOver65, loadFeasibilityFixture, rareCondition, testTask } from './test-fixture.ts';
 
 function task(definition: unknown): TaskBody {
-  return {
+  return testTask({
     type: 'feasibility',
     payload: { queryId: randomUUID(), definition: definition as Record<string, unknown> },
-    id: randomUUID(),
     siteId: 'site-test',
-    permitId: null,
-    issuedAt: new Date().toISOString(),
-    expiresAt: new Date(Date.now() + 60_000).toISOString(),
-  };
+  });
 }
 
 describe.each(SITE_DIALECTS)('feasibility task on %s', (dialect) => {

@@ -3,8 +3,10 @@
  * concept, some of them 65 or older at the event, and a rare condition few persons have.
  * Sizes are parameters so tests can check rounding and suppression against known counts.
  */
+import { randomUUID } from 'node:crypto';
 import { buildCohort } from '../../cohort/builder.ts';
 import type { CohortExpressionJson } from '../../cohort/expression.ts';
+import type { TaskBody } from '../../protocol/wire.ts';
 import type { SiteStore } from '../store/store.ts';
 
 export const COMMON_CONDITION = 2_000_000_101;
@@ -65,4 +67,18 @@ export function commonConditionOver65(): CohortExpressionJson {
 /** The rare condition, no inclusion rules. */
 export function rareCondition(): CohortExpressionJson {
   return buildCohort({ entry: [{ domain: 'condition', conceptIds: [RARE_CONDITION] }] });
+}
+
+/** A task as the hub sends it, valid for a minute (site-1 and no permit unless given). */
+export function testTask(
+  body: Pick<TaskBody, 'type' | 'payload'> & Partial<Pick<TaskBody, 'siteId' | 'permitId'>>,
+): TaskBody {
+  return {
+    id: randomUUID(),
+    siteId: 'site-1',
+    permitId: null,
+    issuedAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    ...body,
+  } as TaskBody;
 }

@@ -4,19 +4,16 @@ import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/supp
 import { disclosurePolicy } from '../../privacy/disclosure.ts';
 import { cohortHash } from '../../protocol/access.ts';
 import type { TaskBody } from '../../protocol/wire.ts';
-import { commonConditionOver65, loadFeasibilityFixture, rareCondition } from '../feasibility/test-fixture.ts';
+import {
+  commonConditionOver65,
+  loadFeasibilityFixture,
+  rareCondition,
+  testTask,
+} from '../feasibility/test-fixture.ts';
 import { cohortCountHandler } from './cohort-count.ts';
 
 function task(cohort: Record<string, unknown>, permitId: string | null = randomUUID()): TaskBody {
-  return {
-    type: 'cohort_count',
-    payload: { cohort },
-    id: randomUUID(),
-    siteId: 'site-1',
-    permitId,
-    issuedAt: new Date().toISOString(),
-    expiresAt: new Date(Date.now() + 60_000).toISOString(),
-  };
+  return testTask({ type: 'cohort_count', payload: { cohort }, permitId });
 }
 
 describe.each(SITE_DIALECTS)('cohort_count task on %s', (dialect) => {
