@@ -17,10 +17,10 @@ import {
 import { inbox } from '../src/hub/notifications/service.ts';
 import { publishReport } from '../src/hub/sites/reports.ts';
 import { type DatasetInputRaw, datasetInputSchema } from '../src/protocol/catalog.ts';
-import { ItdaError } from '../src/protocol/errors.ts';
 import type { NeedInputRaw, NeedView } from '../src/protocol/matching.ts';
 import { needInputSchema } from '../src/protocol/matching.ts';
 import type { DisclosedCount, ProfileReport } from '../src/protocol/reports.ts';
+import { errorCode as code } from './support/errors.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub } from './support/hub.ts';
 import { signIn } from './support/session.ts';
 
@@ -71,16 +71,6 @@ const NEED: NeedInputRaw = {
   intendedUse: { purpose: 'HMB', commercial: true, forProfitOrganisation: true },
   deadline: '2099-12-31',
 };
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ItdaError) return error.code;
-    throw error;
-  }
-}
 
 describe('matching score', () => {
   const need = needInputSchema.parse(NEED);

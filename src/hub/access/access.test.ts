@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode as code } from '../../../test/support/errors.ts';
 import { HUB_DIALECTS, startTestHub, type TestHub } from '../../../test/support/hub.ts';
 import { buildCohort } from '../../cohort/builder.ts';
 import {
@@ -40,16 +41,6 @@ import {
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
 const COHORT = { ConceptSets: [], PrimaryCriteria: { CriteriaList: [] }, Title: 'test cohort' };
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ItdaError) return error.code;
-    throw error;
-  }
-}
 
 describe.each(HUB_DIALECTS)('access workflow on %s', (dialect) => {
   let hub: TestHub | undefined;
