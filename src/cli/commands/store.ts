@@ -165,6 +165,11 @@ export function registerStoreCommands(program: Command, site: Command): void {
           process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
           return;
         }
+        for (const file of summary.undoneFiles) {
+          process.stdout.write(
+            `${file}: an interrupted run had written part of it; removed and ingested again\n`,
+          );
+        }
         process.stdout.write(
           `${summary.resources.toLocaleString('en')} resources from ${summary.files - summary.skippedFiles} files` +
             `${summary.skippedFiles ? ` (${summary.skippedFiles} already ingested, skipped)` : ''}; ` +

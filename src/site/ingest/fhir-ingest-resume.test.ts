@@ -3,6 +3,7 @@
  * result: tiny batches with a tiny id cache, a run split in two, and a run that fails
  * part-way through a file and is resumed all leave exactly the rows and ids of one plain run.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,8 @@ function failingAppend(store: SiteStore, table: string, nth: number): SiteStore 
   return wrap(store);
 }
 
+const DIE = path.resolve(import.meta.dirname, '../../../test/support/ingest-then-die.ts');
+
 const exportRoot = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'itda-ingest-resume-'));
 
 describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) => {
@@ -70,6 +73,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
   let files: string[] = [];
   let reference: Record<string, unknown[]> = {};
   let referenceRun: FhirIngestSummary | undefined;
+  let referenceFiles: { path: string; resources: number }[] = [];
   // With the vocabulary, codes reach measurement, observation and the other domain tables.
   const open = async () => {
     const t = await openTestStore(dialect);
@@ -89,6 +93,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     if (!t) return;
     referenceRun = await ingestFhir(t.store, files, { quarantineDir: path.join(t.dir, 'quarantine') });
     reference = await snapshot(t.store);
+    referenceFiles = await t.store.all('SELECT path, resources FROM itda.ingested_file');
   });
   afterAll(async () => {
     for (const t of stores) await t.dispose();
@@ -103,6 +108,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     await ingestFhir(t.store, files, {
       quarantineDir: path.join(t.dir, 'quarantine'),
       batchSize: 7,
+      commitEvery: 15,
       idCacheSize: 5,
     });
     expect(await snapshot(t.store)).toEqual(reference);
@@ -122,12 +128,14 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
   it('leaves nothing of a file that fails part-way, and a second run resumes to the same result', async (ctx) => {
     const t = await open();
     if (!t) return ctx.skip();
-    const options = { quarantineDir: path.join(t.dir, 'quarantine'), batchSize: 20 };
+    const options = { quarantineDir: path.join(t.dir, 'quarantine'), batchSize: 20, commitEvery: 20 };
     const observationFile = files.find((f) => path.basename(f) === 'Observation.ndjson')!;
-    // The second batch of Observation.ndjson writing measurements fails after the first was appended.
+    // The second batch of Observation.ndjson writing measurements fails after the first was
+    // appended and committed as the file's first part.
     await expect(ingestFhir(failingAppend(t.store, 'measurement', 2), files, options)).rejects.toThrow(
       /no space left/,
     );
+    expect(await t.store.all('SELECT path FROM itda.partial_file')).toEqual([]);
     const [measurements] = await t.store.all<{ n: number }>('SELECT count(*) AS n FROM cdm.measurement');
     expect(measurements!.n).toBe(0);
     const [observationIds] = await t.store.all<{ n: number }>(
@@ -142,5 +150,49 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     const doneResources = done.reduce((sum, d) => sum + d.resources, 0);
     expect(resumed.resources).toBe(referenceRun!.resources - doneResources);
     expect(await snapshot(t.store)).toEqual(reference);
+  });
+
+  it('undoes the committed parts of a file whose run was killed, then ingests it again', async (ctx) => {
+    const t = await open();
+    if (!t) return ctx.skip();
+    await t.store.close();
+    const encounterFile = files.find((f) => path.basename(f) === 'Encounter.ndjson')!;
+    const before = files.slice(0, files.indexOf(encounterFile));
+    // Killed halfway through Encounter.ndjson, after several of its parts committed.
+    const resourcesOf = (file: string) => referenceFiles.find((f) => f.path === file)!.resources;
+    expect(resourcesOf(encounterFile)).toBeGreaterThan(100);
+    const killAfter =
+      before.reduce((sum, f) => sum + resourcesOf(f), 0) + Math.floor(resourcesOf(encounterFile) / 2);
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', DIE, t.dir, t.url ?? '-', String(killAfter), '15', ...files],
+      { encoding: 'utf8' },
+    );
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    const store = await t.reopen();
+    const [partial] = await store.all<{ path: string; first_id: number; last_id: number }>(
+      'SELECT path, first_id, last_id FROM itda.partial_file',
+    );
+    expect(partial?.path).toBe(encounterFile);
+    expect(partial!.last_id).toBeGreaterThan(partial!.first_id);
+    const [written] = await store.all<{ n: number }>('SELECT count(*) AS n FROM cdm.visit_occurrence');
+    expect(written!.n).toBeGreaterThan(0);
+    // Visits the conditions named got their ids in an earlier file: those rows are listed one by one.
+    const [older] = await store.all<{ n: number }>('SELECT count(*) AS n FROM itda.partial_file_row');
+    expect(older!.n).toBeGreaterThan(0);
+    const done = await store.all<{ path: string }>('SELECT path FROM itda.ingested_file ORDER BY path');
+    expect(done.map((d) => d.path)).toEqual(before);
+    // A run over the files already done writes nothing but first undoes the partial one.
+    const options = { quarantineDir: path.join(t.dir, 'quarantine') };
+    const undoing = await ingestFhir(store, before, options);
+    expect(undoing.undoneFiles).toEqual([encounterFile]);
+    expect(undoing.resources).toBe(0);
+    const [visits] = await store.all<{ n: number }>('SELECT count(*) AS n FROM cdm.visit_occurrence');
+    expect(visits!.n).toBe(0);
+    expect(await store.all('SELECT path FROM itda.partial_file')).toEqual([]);
+    expect(await store.all('SELECT * FROM itda.partial_file_row')).toEqual([]);
+    const resumed = await ingestFhir(store, files, options);
+    expect(resumed.undoneFiles).toEqual([]);
+    expect(await snapshot(store)).toEqual(reference);
   });
 });

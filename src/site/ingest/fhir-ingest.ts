@@ -1,8 +1,9 @@
 /**
  * `itda ingest`: FHIR R4 files into the site's OMOP store, using the pure mapping of
- * src/fhir. Each file is one transaction (a file that fails part-way leaves none of its
- * rows); a file already ingested (same bytes) is skipped, so an interrupted run resumes
- * where it stopped and a second run adds nothing. Memory holds one batch of resources, the
+ * src/fhir. A file is all-or-nothing (one that fails part-way leaves none of its rows,
+ * though a large one commits in parts); a file already ingested (same bytes) is skipped, so
+ * an interrupted run resumes where it stopped and a second run adds nothing. Memory holds a
+ * few batches of resources, one part's uncommitted rows, the
  * codes the vocabulary has answered, a bounded cache of referenced ids and a fixed-size
  * filter of the keys this run wrote, not the whole input.
  */
@@ -10,23 +11,27 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { DERIVED_NAMESPACES } from '../../fhir/ids.ts';
 import { type ConceptInfo, listFhirFiles, MappingReport } from '../../fhir/index.ts';
-import type { OmopTable } from '../../fhir/types.ts';
 import { quoteIdent } from '../../omop/ddl.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { SiteStore, SqlValue } from '../store/store.ts';
 import { rebuildEras } from './eras.ts';
-import { type ConceptAnswer, columnValue, type MappedTable } from './map-worker-format.ts';
+import { type ConceptAnswer, columnValue, type FromWorker, type MappedTable } from './map-worker-format.ts';
 import { MappingThread } from './mapping-thread.ts';
+import { finishParts, recordPart, undoPartialFiles, WRITTEN_TABLE_KEYS } from './partial-file.ts';
 import { Quarantine } from './quarantine.ts';
 
 /** Resources mapped and written together: large enough that each statement carries many rows. */
 const BATCH = 10_000;
+/** Resources a file writes per transaction, about: a large file's uncommitted rows stay a few tens of MB. */
+const COMMIT_EVERY = 100_000;
 /** Referenced ids per cache generation (two are kept): 10,000 patients' encounters fit, in a few MB. */
 const ID_CACHE_GENERATION = 100_000;
 
 export interface FhirIngestSummary {
   files: number;
   skippedFiles: number;
+  /** Files an interrupted run left partly written, whose rows this run removed first (then ingested again). */
+  undoneFiles: string[];
   resources: number;
   rowsWritten: number;
   quarantined: number;
@@ -309,9 +314,14 @@ function isRecordIdColumn(column: string): boolean {
  * the batch's id placeholders replaced. A key allocated in this batch (`>= firstFresh`)
  * cannot be in the table, so only older keys are checked; a key twice in the batch is
  * written once (the first). The first column of every table Itda writes is its key
- * (person_id for death).
+ * (person_id for death). Rows written under ids below `olderRows.before` are listed in it.
  */
-async function writeRows(tx: SiteStore, mapped: MappedTable, ids: BatchIds): Promise<number> {
+async function writeRows(
+  tx: SiteStore,
+  mapped: MappedTable,
+  ids: BatchIds,
+  olderRows: { before: number; rows: [table: string, id: number][] },
+): Promise<number> {
   const { table, columns } = mapped;
   if (mapped.rows === 0) return 0;
   const idColumns = columns.map(isRecordIdColumn);
@@ -346,28 +356,10 @@ async function writeRows(tx: SiteStore, mapped: MappedTable, ids: BatchIds): Pro
       for (const f of found) existing.add(f.id);
     }
     if (existing.size > 0) kept = values.filter((v) => !existing.has(v[0] as number));
+    for (const id of older) if (id < olderRows.before && !existing.has(id)) olderRows.rows.push([table, id]);
   }
   return tx.appendRows(tx.cdmSchema, table, columns, kept);
 }
-
-/** The key of each CDM table the mapper writes, for the first id a run may allocate. */
-const WRITTEN_TABLE_KEYS: readonly [OmopTable, string][] = [
-  ['person', 'person_id'],
-  ['death', 'person_id'],
-  ['location', 'location_id'],
-  ['care_site', 'care_site_id'],
-  ['provider', 'provider_id'],
-  ['visit_occurrence', 'visit_occurrence_id'],
-  ['condition_occurrence', 'condition_occurrence_id'],
-  ['procedure_occurrence', 'procedure_occurrence_id'],
-  ['drug_exposure', 'drug_exposure_id'],
-  ['device_exposure', 'device_exposure_id'],
-  ['measurement', 'measurement_id'],
-  ['observation', 'observation_id'],
-  ['specimen', 'specimen_id'],
-  ['note', 'note_id'],
-  ['image_occurrence', 'image_occurrence_id'],
-];
 
 /**
  * The first id this run may allocate: above every id in the identity map and every key
@@ -408,11 +400,151 @@ export async function rebuildObservationPeriods(store: SiteStore): Promise<void>
   });
 }
 
+/** What a run carries from file to file. */
+interface IngestRun {
+  store: SiteStore;
+  files: readonly string[];
+  vocabulary: VocabularySource;
+  quarantine: Quarantine;
+  summary: FhirIngestSummary;
+  next: { value: number };
+  storeHadIds: boolean;
+  cache: IdCache;
+  filter: KeyFilter;
+  batchSize: number;
+  commitEvery: number;
+  onProgress?: (resources: number) => void;
+}
+
+/** The file after the current one: hashed, and already sent to the mapping thread unless an earlier run took it. */
+interface FileAhead {
+  index: number;
+  sha256: string;
+  sent: boolean;
+}
+
+/**
+ * One file, whose resources the mapping thread is reading: written in parts of about
+ * `commitEvery` resources, each its own transaction, so a large file does not hold its rows
+ * uncommitted; the last part records the file as ingested. Until then the file is listed as
+ * partial (see partial-file.ts), and on an error its committed parts are undone. Meanwhile
+ * the next file is hashed and, once the store says no earlier run took it, sent ahead.
+ */
+async function ingestFile(
+  run: IngestRun,
+  thread: MappingThread,
+  index: number,
+  sha256: string,
+): Promise<FileAhead | undefined> {
+  const { store, files } = run;
+  const file = files[index]!;
+  const part = { sha256, path: file, firstId: run.next.value, lastId: 0, started: false };
+  const totals = { resources: 0, rowsWritten: 0, quarantined: 0 };
+  const nextFile = files[index + 1];
+  const nextHash = nextFile === undefined ? undefined : sha256File(nextFile);
+  let nextSha256: string | undefined;
+  // Awaited at the file's end; a failure before then must not surface as an unhandled rejection.
+  nextHash?.then(
+    (hash) => {
+      nextSha256 = hash;
+    },
+    () => {},
+  );
+  let ahead: FileAhead | undefined;
+  const sendAhead = async (tx: SiteStore) => {
+    if (ahead || nextSha256 === undefined) return;
+    // A next file with other bytes than this one that no earlier run took can be read
+    // ahead: nothing this file's transactions do can make it skipped.
+    const [done] =
+      nextSha256 === sha256
+        ? [true]
+        : await tx.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [nextSha256]);
+    ahead = { index: index + 1, sha256: nextSha256, sent: !done };
+    if (!done) thread.send({ type: 'file', file: nextFile!, batchSize: run.batchSize });
+  };
+  let carried: FromWorker | undefined;
+  let ended = false;
+  try {
+    while (!ended) {
+      await store.transaction(async (tx) => {
+        const stage = new KeyStage(run.storeHadIds);
+        const olderRows = { before: part.firstId, rows: [] as [string, number][] };
+        let partResources = 0;
+        for (;;) {
+          const message = carried ?? (await thread.next());
+          carried = undefined;
+          if (message.type === 'codes') {
+            thread.send({ type: 'concepts', answer: await run.vocabulary.answer(tx, message.wanted) });
+            continue;
+          }
+          if (message.type === 'end') {
+            nextSha256 = await nextHash;
+            await sendAhead(tx);
+            await stage.drop(tx);
+            if (part.started) await finishParts(tx, sha256);
+            await tx.run(
+              'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
+              [
+                sha256,
+                file,
+                totals.resources,
+                totals.rowsWritten,
+                totals.quarantined,
+                new Date().toISOString(),
+              ],
+            );
+            ended = true;
+            return;
+          }
+          if (message.type !== 'batch')
+            throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
+          if (partResources >= run.commitEvery) {
+            // This part is full: it commits, and the batch opens the next one.
+            carried = message;
+            await stage.drop(tx);
+            part.lastId = run.next.value - 1;
+            await recordPart(tx, part, olderRows.rows);
+            part.started = true;
+            return;
+          }
+          const { batch } = message;
+          for (const q of batch.quarantine) run.quarantine.add({ file, line: q.line, reason: q.reason });
+          totals.quarantined += batch.quarantine.length;
+          if (batch.resources > 0) {
+            const ids = new BatchIds(run.cache, run.filter, batch.namespaces, batch.keys);
+            await ids.resolve(tx, run.next, stage);
+            for (const table of batch.tables)
+              totals.rowsWritten += await writeRows(tx, table, ids, olderRows);
+            totals.resources += batch.resources;
+            partResources += batch.resources;
+            run.onProgress?.(run.summary.resources + totals.resources);
+          }
+          thread.send({ type: 'consumed' });
+          await sendAhead(tx);
+        }
+      });
+    }
+  } catch (error) {
+    // The failing part is rolled back and the committed ones undone; so are the file's ids,
+    // which the cache must forget too. If the undo fails as well, the next run does it.
+    run.next.value = part.firstId;
+    run.cache.clear();
+    if (part.started) await undoPartialFiles(store).catch(() => {});
+    throw error;
+  }
+  run.summary.resources += totals.resources;
+  run.summary.rowsWritten += totals.rowsWritten;
+  run.summary.quarantined += totals.quarantined;
+  return ahead;
+}
+
 /**
  * Ingests FHIR R4 files and folders (Bulk Data NDJSON, Bundles) into the store's OMOP CDM
- * v5.4 tables through `mapResource` (HL7 FHIR-to-OMOP IG), one transaction per file, then
- * rebuilds observation periods and eras. Bad input is counted and written to
- * `options.quarantineDir`; a store error ends the run with the failing file rolled back.
+ * v5.4 tables through `mapResource` (HL7 FHIR-to-OMOP IG), file by file, then rebuilds
+ * observation periods and eras. A file is all-or-nothing: a large one commits in parts, but
+ * one that fails part-way (or whose run is killed) has them undone, at once or at the start
+ * of the next run. Bad input is counted and written to `options.quarantineDir`; a store error
+ * ends the run.
  */
 export async function ingestFhir(
   store: SiteStore,
@@ -422,108 +554,58 @@ export async function ingestFhir(
     onProgress?: (resources: number) => void;
     /** Resources mapped and written together (default 10,000). */
     batchSize?: number;
+    /** Resources a file writes per transaction, about (default 100,000). */
+    commitEvery?: number;
     /** Identity-map entries kept in memory per cache generation; two are kept (default 100,000). */
     idCacheSize?: number;
   },
 ): Promise<FhirIngestSummary> {
   const files = await listFhirFiles(paths);
-  const vocabulary = new VocabularySource();
-  const quarantine = new Quarantine(options.quarantineDir);
-  const summary: FhirIngestSummary = {
-    files: files.length,
-    skippedFiles: 0,
-    resources: 0,
-    rowsWritten: 0,
-    quarantined: 0,
-    report: new MappingReport().summary(),
-  };
+  const undoneFiles = await undoPartialFiles(store);
   const { first, storeHadIds } = await firstFreeId(store);
-  const next = { value: first };
-  const batchSize = Math.max(1, options.batchSize ?? BATCH);
-  const cache = new IdCache(Math.max(1, options.idCacheSize ?? ID_CACHE_GENERATION));
-  const filter = new KeyFilter();
+  const run: IngestRun = {
+    store,
+    files,
+    vocabulary: new VocabularySource(),
+    quarantine: new Quarantine(options.quarantineDir),
+    summary: {
+      files: files.length,
+      skippedFiles: 0,
+      undoneFiles,
+      resources: 0,
+      rowsWritten: 0,
+      quarantined: 0,
+      report: new MappingReport().summary(),
+    },
+    next: { value: first },
+    storeHadIds,
+    cache: new IdCache(Math.max(1, options.idCacheSize ?? ID_CACHE_GENERATION)),
+    filter: new KeyFilter(),
+    batchSize: Math.max(1, options.batchSize ?? BATCH),
+    commitEvery: Math.max(1, options.commitEvery ?? COMMIT_EVERY),
+    onProgress: options.onProgress,
+  };
+  const { summary } = run;
   // Started at the first file that is not skipped: a resumed run with nothing to do starts none.
   let mapping: MappingThread | undefined;
   try {
-    // The next file, hashed (and, when `sent`, already being read by the mapping thread)
-    // while the current one is written.
-    let ahead: { index: number; sha256: string; sent: boolean } | undefined;
+    let ahead: FileAhead | undefined;
     for (let index = 0; index < files.length; index++) {
-      const file = files[index]!;
       const known = ahead?.index === index ? ahead : undefined;
-      ahead = undefined;
-      const sha256 = known?.sha256 ?? (await sha256File(file));
+      const sha256 = known?.sha256 ?? (await sha256File(files[index]!));
       if (!known?.sent) {
         const [done] = await store.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [
           sha256,
         ]);
         if (done) {
           summary.skippedFiles++;
+          ahead = undefined;
           continue;
         }
         mapping ??= new MappingThread();
-        mapping.send({ type: 'file', file, batchSize });
+        mapping.send({ type: 'file', file: files[index]!, batchSize: run.batchSize });
       }
-      const thread = mapping!;
-      const start = next.value;
-      const stage = new KeyStage(storeHadIds);
-      try {
-        await store.transaction(async (tx) => {
-          let resources = 0;
-          let rowsWritten = 0;
-          let quarantined = 0;
-          // A next file with other bytes than this one that no earlier run took can be read
-          // ahead: nothing this transaction does can make it skipped.
-          const readAhead = (async () => {
-            const nextFile = files[index + 1];
-            if (nextFile === undefined) return;
-            const nextSha256 = await sha256File(nextFile);
-            const [done] =
-              nextSha256 === sha256
-                ? [true]
-                : await tx.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [nextSha256]);
-            ahead = { index: index + 1, sha256: nextSha256, sent: !done };
-            if (!done) thread.send({ type: 'file', file: nextFile, batchSize });
-          })();
-          // Awaited below; a failure before then must not surface as an unhandled rejection.
-          readAhead.catch(() => {});
-          for (;;) {
-            const message = await thread.next();
-            if (message.type === 'end') break;
-            if (message.type === 'codes') {
-              thread.send({ type: 'concepts', answer: await vocabulary.answer(tx, message.wanted) });
-              continue;
-            }
-            if (message.type !== 'batch')
-              throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
-            const { batch } = message;
-            for (const q of batch.quarantine) quarantine.add({ file, line: q.line, reason: q.reason });
-            quarantined += batch.quarantine.length;
-            if (batch.resources > 0) {
-              const ids = new BatchIds(cache, filter, batch.namespaces, batch.keys);
-              await ids.resolve(tx, next, stage);
-              for (const table of batch.tables) rowsWritten += await writeRows(tx, table, ids);
-              resources += batch.resources;
-              options.onProgress?.(summary.resources + resources);
-            }
-            thread.send({ type: 'consumed' });
-          }
-          await readAhead;
-          await stage.drop(tx);
-          await tx.run(
-            'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
-            [sha256, file, resources, rowsWritten, quarantined, new Date().toISOString()],
-          );
-          summary.resources += resources;
-          summary.rowsWritten += rowsWritten;
-          summary.quarantined += quarantined;
-        });
-      } catch (error) {
-        // The file's rows are rolled back; so are its ids, which the cache must forget too.
-        next.value = start;
-        cache.clear();
-        throw error;
-      }
+      ahead = await ingestFile(run, mapping!, index, sha256);
     }
     if (summary.files > summary.skippedFiles) await rebuildObservationPeriods(store);
     if (summary.files > summary.skippedFiles) await rebuildEras(store);
@@ -535,7 +617,7 @@ export async function ingestFhir(
       summary.report = message.report;
     }
   } finally {
-    quarantine.close();
+    run.quarantine.close();
     await mapping?.close();
   }
   return summary;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type CdmTableSpec, cdmTables } from '../../omop/index.ts';
 import { ItdaError } from '../../protocol/errors.ts';
 import type { SiteStore } from '../store/store.ts';
+import { undoPartialFiles } from './partial-file.ts';
 import { Quarantine } from './quarantine.ts';
 import { loadTableFile, type TableLoadResult } from './table-file.ts';
 
@@ -105,6 +106,9 @@ export async function loadOmopCsv(
   dir: string,
   options: { quarantineDir: string; onProgress?: (bytes: number, total: number) => void },
 ): Promise<DirectoryLoadResult> {
+  // A FHIR file an interrupted run left partly written owns a range of ids; undo it before
+  // rows loaded here could take ids in that range.
+  await undoPartialFiles(store);
   const result = await loadTableDirectory(store, dir, { ...options, tables: cdmTables });
   if (result.tables.length === 0 && result.failed.length === 0) {
     throw new ItdaError('not_found', `${dir} holds no OMOP CDM table file (PERSON.csv, …)`);

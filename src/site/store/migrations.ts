@@ -69,6 +69,20 @@ export const SITE_MIGRATIONS: SiteMigration[] = [
       await store.run('ALTER TABLE itda.id_map_unindexed RENAME TO id_map');
     },
   },
+  {
+    id: 5,
+    name: 'FHIR ingest: files committed in parts',
+    async up(store) {
+      // A large file commits as it goes; until its last part it is listed here with the id
+      // range it allocated, and the rows it wrote under older ids, so they can be undone.
+      await store.run(
+        'CREATE TABLE IF NOT EXISTS itda.partial_file (sha256 VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, first_id BIGINT NOT NULL, last_id BIGINT NOT NULL, started_at TIMESTAMP NOT NULL)',
+      );
+      await store.run(
+        'CREATE TABLE IF NOT EXISTS itda.partial_file_row (sha256 VARCHAR NOT NULL, table_name VARCHAR NOT NULL, id BIGINT NOT NULL)',
+      );
+    },
+  },
 ];
 
 /** Serializes concurrent migrators (two site processes on one PostgreSQL); DuckDB's file lock already does. */
