@@ -90,8 +90,21 @@ export async function* readFhirResources(paths: string | readonly string[]): Asy
 
 /** Read one file: NDJSON by its name, anything else as a JSON Bundle or single resource. */
 export async function* readFhirFile(file: string): AsyncGenerator<ReadItem> {
-  if (NDJSON.test(file)) yield* readNdjson(file);
-  else yield* readJsonFile(file);
+  for await (const items of readFhirFileInChunks(file)) yield* items;
+}
+
+/**
+ * `readFhirFile` a chunk of the file at a time (about 1 MB of NDJSON; a Bundle whole), for a
+ * reader that handles many resources per step: an await per resource costs more than the
+ * reading.
+ */
+export async function* readFhirFileInChunks(file: string): AsyncGenerator<ReadItem[]> {
+  if (NDJSON.test(file)) yield* readNdjsonInChunks(file);
+  else {
+    const items: ReadItem[] = [];
+    for await (const item of readJsonFile(file)) items.push(item);
+    yield items;
+  }
 }
 
 /**
@@ -100,6 +113,10 @@ export async function* readFhirFile(file: string): AsyncGenerator<ReadItem> {
  * interface per line costs more than the JSON.parse after it.
  */
 export async function* readNdjson(file: string): AsyncGenerator<ReadItem> {
+  for await (const items of readNdjsonInChunks(file)) yield* items;
+}
+
+async function* readNdjsonInChunks(file: string): AsyncGenerator<ReadItem[]> {
   let line = 0;
   let input: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
   if (/\.gz$/i.test(file)) input = input.pipe(createGunzip());
@@ -111,22 +128,26 @@ export async function* readNdjson(file: string): AsyncGenerator<ReadItem> {
   const decoder = new StringDecoder('utf8');
   // The start of a line whose end has not been read yet.
   let rest = '';
+  const parse = (items: ReadItem[], text: string) => {
+    line++;
+    // A line that starts with `{` is not blank; only others need the whitespace check.
+    if (text.charCodeAt(0) === 123 || text.trim() !== '') items.push(parseResourceText(file, line, text));
+  };
   try {
     for await (const chunk of input) {
       const lines = splitLines(rest + decoder.write(chunk as Buffer));
       rest = lines.pop()!;
-      for (const text of lines) {
-        line++;
-        if (text.trim() === '') continue;
-        yield parseResourceText(file, line, text);
-      }
+      const items: ReadItem[] = [];
+      for (const text of lines) parse(items, text);
+      yield items;
     }
     rest += decoder.end();
     // A CR kept back in case an LF followed ends the last line.
     if (rest.endsWith('\r')) rest = rest.slice(0, -1);
     if (rest !== '') {
-      line++;
-      if (rest.trim() !== '') yield parseResourceText(file, line, rest);
+      const items: ReadItem[] = [];
+      parse(items, rest);
+      yield items;
     }
   } catch (error) {
     streamError ??= error instanceof Error ? error : new Error(String(error));
@@ -134,13 +155,15 @@ export async function* readNdjson(file: string): AsyncGenerator<ReadItem> {
     input.destroy();
   }
   if (streamError) {
-    yield {
-      kind: 'quarantine',
-      file,
-      line: line + 1,
-      reason: 'unreadable_file',
-      detail: streamError.message,
-    };
+    yield [
+      {
+        kind: 'quarantine',
+        file,
+        line: line + 1,
+        reason: 'unreadable_file',
+        detail: streamError.message,
+      },
+    ];
   }
 }
 

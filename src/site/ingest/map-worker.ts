@@ -15,17 +15,16 @@ import {
   MappingReport,
   type MappingResult,
   mapResource,
-  readFhirFile,
+  readFhirFileInChunks,
   vocabularyOf,
 } from '../../fhir/index.ts';
 import type { OmopValue } from '../../fhir/types.ts';
-import type {
-  ColumnValues,
-  ConceptAnswer,
-  FromWorker,
-  MappedBatch,
-  MappedTable,
-  ToWorker,
+import {
+  type ConceptAnswer,
+  type FromWorker,
+  type MappedBatch,
+  TableBuilder,
+  type ToWorker,
 } from './map-worker-format.ts';
 
 /** Batches mapped ahead of the writes: enough to keep both threads busy, few enough for flat memory. */
@@ -91,8 +90,13 @@ class AnsweredConcepts implements ConceptLookup {
     for (const { source_id, ...target } of answer.targets) this.maps.get(source_id)?.push(target);
   }
 
+  /** Set when `sourceConcept` is asked for a code no answer covers yet. */
+  missed = false;
+
   sourceConcept(vocabularyId: string, code: string): ConceptInfo | undefined {
-    return this.byCode.get(`${vocabularyId}|${code}`) ?? undefined;
+    const concept = this.byCode.get(`${vocabularyId}|${code}`);
+    if (concept === undefined) this.missed = true;
+    return concept ?? undefined;
   }
 
   mapsTo(conceptId: number): readonly ConceptInfo[] {
@@ -127,57 +131,19 @@ class PlaceholderIds implements IdAllocator {
     }
     return placeholder;
   }
-}
 
-/** One column of rows, encoded by what it holds: one pass while it holds one kind of value. */
-function encodeColumn(rows: readonly Record<string, OmopValue>[], column: string): ColumnValues {
-  const mixed = (): ColumnValues => ({ kind: 'mixed', values: rows.map((row) => row[column] ?? null) });
-  let r = 0;
-  let numbers = false;
-  const values = new Float64Array(rows.length);
-  for (; r < rows.length; r++) {
-    const v = rows[r]![column];
-    if (typeof v === 'number') {
-      values[r] = v;
-      numbers = true;
-    } else if (typeof v === 'string') break;
-    else values[r] = Number.NaN;
+  /** A point `rollback` can return to. */
+  mark(): number {
+    return this.keys.length;
   }
-  if (r === rows.length) return { kind: 'number', numbers: values };
-  if (numbers) return mixed();
-  // Only nulls before row r: text from here on, or mixed.
-  const codes = new Int32Array(rows.length).fill(-1, 0, r);
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  for (; r < rows.length; r++) {
-    const v = rows[r]![column];
-    if (typeof v === 'string') {
-      let code = index.get(v);
-      if (code === undefined) {
-        code = strings.length;
-        strings.push(v);
-        index.set(v, code);
-      }
-      codes[r] = code;
-    } else if (typeof v === 'number') return mixed();
-    else codes[r] = -1;
-  }
-  return { kind: 'text', codes, strings };
-}
 
-/** Rows of one table, columns in order of first appearance (absent values null). */
-function encodeTable(table: string, rows: readonly Record<string, OmopValue>[]): MappedTable {
-  const columns: string[] = [];
-  const known = new Set<string>();
-  for (const row of rows) {
-    for (const column in row) {
-      if (!known.has(column)) {
-        known.add(column);
-        columns.push(column);
-      }
-    }
+  /** Forgets every key given a placeholder since `mark`. */
+  rollback(mark: number): void {
+    for (let i = mark; i < this.keys.length; i++)
+      this.byNamespace.get(this.namespaces[i]!)!.delete(this.keys[i]!);
+    this.namespaces.length = mark;
+    this.keys.length = mark;
   }
-  return { table, columns, rows: rows.length, values: columns.map((c) => encodeColumn(rows, c)) };
 }
 
 /** The buffers a batch can hand over instead of copying. */
@@ -240,7 +206,7 @@ async function untilCredit(): Promise<void> {
  */
 class BatchBuilder {
   private readonly ids = new PlaceholderIds();
-  private readonly byTable = new Map<string, Record<string, OmopValue>[]>();
+  private readonly byTable = new Map<string, TableBuilder>();
   private readonly results: MappingResult[] = [];
   private readonly readingQuarantine: MappedBatch['quarantine'] = [];
   private readonly mappingQuarantine: MappedBatch['quarantine'] = [];
@@ -258,21 +224,34 @@ class BatchBuilder {
 
   add(resource: FhirResource, line: number): void {
     this.resources++;
-    if (this.waiting.length === 0 && concepts.answers(resource)) this.map(resource, line);
-    else this.waiting.push({ resource, line });
+    if (this.waiting.length === 0) {
+      // Mapped at once; undone, to wait, only if a lookup missed a code the resource names
+      // that no answer covers yet (a miss on a code it does not name would miss later too).
+      const mark = this.ids.mark();
+      concepts.missed = false;
+      const result = mapResource(resource, { concepts, ids: this.ids });
+      if (!concepts.missed || concepts.answers(resource)) {
+        this.keep(result, line);
+        return;
+      }
+      this.ids.rollback(mark);
+    }
+    this.waiting.push({ resource, line });
   }
 
-  private map(resource: FhirResource, line: number): void {
-    const result = mapResource(resource, { concepts, ids: this.ids });
+  private keep(result: MappingResult, line: number): void {
     this.results.push(result);
     if (result.outcome.status === 'quarantined') {
       this.mappingQuarantine.push({ line, reason: `${result.outcome.reason}: ${result.outcome.detail}` });
     }
     for (const r of result.rows) {
       if (r.merge) continue;
-      const rows = this.byTable.get(r.table);
-      if (rows) rows.push(r.row);
-      else this.byTable.set(r.table, [r.row]);
+      let table = this.byTable.get(r.table);
+      if (table === undefined) {
+        table = new TableBuilder(r.table);
+        this.byTable.set(r.table, table);
+      }
+      table.add(r.row);
     }
   }
 
@@ -283,7 +262,7 @@ class BatchBuilder {
         post({ type: 'codes', wanted });
         concepts.absorb((await receive('concepts')).answer);
       }
-      for (const w of this.waiting) this.map(w.resource, w.line);
+      for (const w of this.waiting) this.keep(mapResource(w.resource, { concepts, ids: this.ids }), w.line);
     }
     for (const result of this.results) report.add(result);
     return {
@@ -291,7 +270,7 @@ class BatchBuilder {
       quarantine: [...this.readingQuarantine, ...this.mappingQuarantine],
       namespaces: this.ids.namespaces,
       keys: this.ids.keys,
-      tables: [...this.byTable].map(([table, rows]) => encodeTable(table, rows)),
+      tables: [...this.byTable.values()].map((table) => table.finish()),
     };
   }
 }
@@ -305,13 +284,15 @@ async function mapFile(file: string, batchSize: number): Promise<void> {
     post({ type: 'batch', batch: mapped }, transferables(mapped));
     batch = new BatchBuilder();
   };
-  for await (const item of readFhirFile(file)) {
-    if (item.kind === 'quarantine') {
-      batch.unreadable(item.line, item.reason, item.detail);
-      continue;
+  for await (const items of readFhirFileInChunks(file)) {
+    for (const item of items) {
+      if (item.kind === 'quarantine') {
+        batch.unreadable(item.line, item.reason, item.detail);
+        continue;
+      }
+      batch.add(item.resource, item.line);
+      if (batch.resources >= batchSize) await flush();
     }
-    batch.add(item.resource, item.line);
-    if (batch.resources >= batchSize) await flush();
   }
   await flush();
   post({ type: 'end' });
