@@ -142,6 +142,48 @@ describe.each(SITE_DIALECTS)('site store on %s', (dialect) => {
     await t.store.run("DELETE FROM itda.site_meta WHERE key = 'name'");
   });
 
+  it('stores dates and timestamps given as text exactly as the database casts them, and refuses impossible ones', async (ctx) => {
+    if (!t) return ctx.skip();
+    await t.store.run(
+      'CREATE TABLE itda.date_probe (id INTEGER, d DATE, ts TIMESTAMP, d_text VARCHAR, ts_text VARCHAR)',
+    );
+    const days = [
+      '1000-01-01',
+      '1899-12-31',
+      '1900-02-28',
+      '1970-01-01',
+      '2000-02-29',
+      '2024-02-29',
+      '2038-01-19',
+      '9999-12-31',
+    ];
+    const times = ['00:00:00', '23:59:59', '12:30:05'];
+    const rows: SqlValue[][] = [];
+    // 5,000 rows, so several data chunks; other spellings (fractions, a zone, a space) along the way.
+    for (let i = 0; i < 5000; i++) {
+      const day = i % 997 === 0 ? '2021-3-7' : days[i % days.length]!;
+      const time = i % 1201 === 0 ? '08:15:00.125' : i % 1301 === 0 ? '08:15:00Z' : times[i % times.length]!;
+      const ts = `${days[(i * 7) % days.length]}${i % 2 ? 'T' : ' '}${time}`;
+      rows.push([i, day, ts, day, ts]);
+    }
+    await t.store.appendRows('itda', 'date_probe', ['id', 'd', 'ts', 'd_text', 'ts_text'], rows);
+    const [differ] = await t.store.all<{ n: number }>(
+      'SELECT count(*) AS n FROM itda.date_probe WHERE d <> CAST(d_text AS DATE) OR ts <> CAST(ts_text AS TIMESTAMP)',
+    );
+    expect(differ!.n).toBe(0);
+    const [stored] = await t.store.all<{ n: number }>('SELECT count(*) AS n FROM itda.date_probe');
+    expect(stored!.n).toBe(5000);
+    for (const [d, ts] of [
+      ['2021-02-29', '2021-01-01T00:00:00'],
+      ['2021-01-01', '2021-04-31T10:00:00'],
+    ]) {
+      await expect(
+        t.store.appendRows('itda', 'date_probe', ['id', 'd', 'ts'], [[1, d!, ts!]]),
+      ).rejects.toMatchObject({ code: 'validation_failed' });
+    }
+    await t.store.run('DROP TABLE itda.date_probe');
+  });
+
   it('bulk-loads thousands of rows and reads every type back the same way', async (ctx) => {
     if (!t) return ctx.skip();
     const rows = measurementRows(4000);
