@@ -18,7 +18,6 @@ import {
   readFhirFileInChunks,
   vocabularyOf,
 } from '../../fhir/index.ts';
-import type { OmopValue } from '../../fhir/types.ts';
 import {
   type ConceptAnswer,
   type FromWorker,
