@@ -114,9 +114,18 @@ export function optionalDate(value: unknown, path: string): OmopDate | null {
   return parseDate(value, path);
 }
 
+/** Dates parsed lately, shared and never changed: one encounter's resources repeat a few timestamps. */
+const recentDates = new Map<string, OmopDate>();
+
 function parseDate(value: unknown, path: string): OmopDate {
+  const known = typeof value === 'string' ? recentDates.get(value) : undefined;
+  if (known) return known;
   const parsed = parseFhirDateTime(value);
   if (!parsed.ok) throw quarantine('impossible_date', `${path}: ${parsed.detail}`);
+  if (typeof value === 'string') {
+    if (recentDates.size >= 4096) recentDates.clear();
+    recentDates.set(value, parsed.value);
+  }
   return parsed.value;
 }
 

@@ -21,7 +21,7 @@ import { finishParts, recordPart, undoPartialFiles, WRITTEN_TABLE_KEYS } from '.
 import { Quarantine } from './quarantine.ts';
 
 /** Resources mapped and written together: large enough that each statement carries many rows. */
-const BATCH = 10_000;
+const BATCH = 5_000;
 /** Resources a file writes per transaction, about: a large file's uncommitted rows stay a few tens of MB. */
 const COMMIT_EVERY = 100_000;
 /** Referenced ids per cache generation (two are kept): 10,000 patients' encounters fit, in a few MB. */
@@ -552,7 +552,7 @@ export async function ingestFhir(
   options: {
     quarantineDir: string;
     onProgress?: (resources: number) => void;
-    /** Resources mapped and written together (default 10,000). */
+    /** Resources mapped and written together (default 5,000). */
     batchSize?: number;
     /** Resources a file writes per transaction, about (default 100,000). */
     commitEvery?: number;

@@ -200,13 +200,12 @@ async function untilCredit(): Promise<void> {
  * One batch being mapped. A resource whose codes are all answered already is mapped as soon
  * as it is read, so its parsed form dies young; once one needs the store, it and every later
  * one wait for the batch's question, keeping the order of mapping (and so of ids) the order
- * of reading. Report and quarantine entries are recorded as if the batch were mapped at its
- * end: reading's first, then mapping's.
+ * of reading. Each result is counted in the report as it is mapped, so it keeps no row
+ * alive; the batch's quarantine lists reading's entries first, then mapping's.
  */
 class BatchBuilder {
   private readonly ids = new PlaceholderIds();
   private readonly byTable = new Map<string, TableBuilder>();
-  private readonly results: MappingResult[] = [];
   private readonly readingQuarantine: MappedBatch['quarantine'] = [];
   private readonly mappingQuarantine: MappedBatch['quarantine'] = [];
   private readonly waiting: { resource: FhirResource; line: number }[] = [];
@@ -239,7 +238,7 @@ class BatchBuilder {
   }
 
   private keep(result: MappingResult, line: number): void {
-    this.results.push(result);
+    report.add(result);
     if (result.outcome.status === 'quarantined') {
       this.mappingQuarantine.push({ line, reason: `${result.outcome.reason}: ${result.outcome.detail}` });
     }
@@ -263,7 +262,6 @@ class BatchBuilder {
       }
       for (const w of this.waiting) this.keep(mapResource(w.resource, { concepts, ids: this.ids }), w.line);
     }
-    for (const result of this.results) report.add(result);
     return {
       resources: this.resources,
       quarantine: [...this.readingQuarantine, ...this.mappingQuarantine],
