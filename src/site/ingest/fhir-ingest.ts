@@ -400,6 +400,12 @@ export async function rebuildObservationPeriods(store: SiteStore): Promise<void>
   });
 }
 
+/** Whether a file with these bytes was ingested before (by this run or an earlier one). */
+async function alreadyIngested(db: SiteStore, sha256: string): Promise<boolean> {
+  const [done] = await db.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [sha256]);
+  return done !== undefined;
+}
+
 /** What a run carries from file to file. */
 interface IngestRun {
   store: SiteStore;
@@ -455,10 +461,7 @@ async function ingestFile(
     if (ahead || nextSha256 === undefined) return;
     // A next file with other bytes than this one that no earlier run took can be read
     // ahead: nothing this file's transactions do can make it skipped.
-    const [done] =
-      nextSha256 === sha256
-        ? [true]
-        : await tx.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [nextSha256]);
+    const done = nextSha256 === sha256 || (await alreadyIngested(tx, nextSha256));
     ahead = { index: index + 1, sha256: nextSha256, sent: !done };
     if (!done) thread.send({ type: 'file', file: nextFile!, batchSize: run.batchSize });
   };
@@ -594,10 +597,7 @@ export async function ingestFhir(
       const known = ahead?.index === index ? ahead : undefined;
       const sha256 = known?.sha256 ?? (await sha256File(files[index]!));
       if (!known?.sent) {
-        const [done] = await store.all('SELECT 1 AS done FROM itda.ingested_file WHERE sha256 = $1', [
-          sha256,
-        ]);
-        if (done) {
+        if (await alreadyIngested(store, sha256)) {
           summary.skippedFiles++;
           ahead = undefined;
           continue;
