@@ -5,36 +5,42 @@
  *
  *   npx tsx bench/ingest.ts [N]        (default 10000 generated patients)
  *
- * Measured on 2 cores shared with other work, N=10,000, two runs (load average 1.7–2.5):
- * DuckDB 27,314 and 28,188 resources/s, 25.3 % and 25.5 % of parse-only speed by wall time,
- * 15.9 % by CPU time; PostgreSQL 25,686 and 23,823/s; peak memory 1.24× and 1.45× from 2,500
- * to 10,000 patients. Before the mapping thread (load 0.5–2.9): 21,240/s, 20.1 % and 17.6 %,
- * PostgreSQL 17,782/s, 1.37×. Under a load of 4–6 (N=2,500) the wall-time gain disappears
- * (the two threads get one core between them), so repeat a run before believing it.
+ * The input (export and vocabulary store) is made in a process of its own, and each
+ * measurement runs in a fresh one: generating 10,000 patients in the measuring process weighed
+ * on the ingest's speed and its peak memory. The JSON.parse baseline is the median of three
+ * passes (one before the ingest, two after): a single pass varied by half between runs.
  *
- * Where the time goes (N=2,500, 9.8 s): the mapping thread (reading, JSON.parse, mapping) is
- * busy 7.7 s — JSON.parse 1.7 s, GC 1.1–1.3 s, mapping about 2 s, the code walk, placeholder
- * ids and column encoding about 1 s, decoding and splitting lines 0.4 s — and is what the
- * wall time waits for. The main thread is busy 4.9 s, 2.6 s of it in DuckDB's appender
- * (a native call per value, 0.3–1 µs each; text cast to TIMESTAMP is the dearest), 0.4 s
- * resolving ids; the rest of its time it waits. Handing rows across costs CPU (encoding
- * 0.5 s, copying strings), which is why the CPU-time ratio fell while the wall time rose.
- * The 30 % target needs both threads to do less: about 6.5 s of wall time at N=2,500 with
- * some 14 s of CPU on two cores. Next steps: a second mapping thread (batches cut by line
- * so two threads can share a file), fewer per-row objects in the mappers (GC), and, for
- * flat memory, committing a file in batches with a per-file marker a restart cleans up.
+ * Measured on 2 cores, N=10,000 (load average 2.5–3.9): DuckDB 27,628 resources/s, 23.1 % of
+ * parse-only speed by wall time (JSON.parse 119,567/s), 14.4 % by CPU time; PostgreSQL
+ * 25,849/s; peak memory 1.19× from 2,500 to 10,000 patients (another run 1.10×). Earlier the
+ * same day, before the changes below: 22,514/s and 21.8 %, peak 1.26×. Runs of the same code
+ * vary by ±15 % in wall time on this machine (26.8–34 s at N=10,000), so repeat one before
+ * believing it.
  *
- * Memory (N=10,000): the same run with `node --max-old-space-size=192` peaked at 471 MB
- * instead of 607 MB for 18 % more CPU, so much of the peak is heap V8 lets grow before
- * collecting; the rest of the growth is DuckDB's (primary-key indexes of the CDM tables,
- * the uncommitted rows of the largest file). Tried and kept out, no gain within this bench's
- * noise: DuckDB data-chunk appends (no change on 200,000 measurement rows), reading the
- * next batch on the main thread while the current one is written, `memory_limit` and
- * `checkpoint_threshold` during the ingest, a larger V8 young generation (also for the
- * mapping thread), dates and timestamps appended as DuckDB date/timestamp values (an object
- * and a BigInt per value cost more than the text cast), a CSV file and COPY instead of the
- * appender (building the text costs as much as appending), appending only the given columns
- * to a narrow stage table (a NULL is one of the cheapest calls).
+ * What changed: a file commits in parts of about 100,000 resources (DuckDB held a file's
+ * uncommitted rows in memory: 160 MB for the 600,000 observations); the mapping thread reads
+ * about 1 MB of lines per step instead of awaiting each resource, maps a resource before
+ * checking that its codes are answered (the walk over it runs only on a miss), encodes each
+ * row into columns as it is mapped and counts it in the report at once (no row object lives to
+ * the batch's end), and reuses recently parsed dates; batches are 5,000 resources.
+ *
+ * Where the time goes (N=10,000, profiled): the run is CPU-bound on two cores — about 50 s of
+ * CPU in 27–33 s. The mapping thread is busy about 29 s: JSON.parse 6.8 s, GC 3.6 s,
+ * placeholder ids 2.1 s, column encoding 2.3 s, decoding and splitting lines 2.3 s, the
+ * mappers the rest; it waits about 5 s for the main thread. The main thread is busy about
+ * 21 s: 11 s in DuckDB's appender (a native call per value), 3.5 s resolving ids and building
+ * rows. DuckDB's own threads take about 6 s. The 30 % target needs the wall time at about
+ * 24 s, so roughly a fifth less CPU on both threads together; a second mapping thread would
+ * not help while both cores are busy.
+ *
+ * Tried and kept out: DuckDB data chunks (typed writes, nulls as validity bits) cut the main
+ * thread's CPU by about 2 s but not the wall time, and raised peak memory by 30–60 MB; four
+ * batches mapped ahead instead of two: 2 s less wall time, 50 MB more memory; an id cache of
+ * 25,000 keys per generation: 40 MB less memory, 10 % more CPU (more lookups in the store);
+ * no primary keys on the CDM tables: about 5 % less CPU, not worth the integrity. Earlier:
+ * `node --max-old-space-size=192` (less peak, 18 % more CPU), `memory_limit` and
+ * `checkpoint_threshold`, a larger V8 young generation, a CSV file and COPY instead of the
+ * appender, appending only the given columns to a narrow stage table.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
