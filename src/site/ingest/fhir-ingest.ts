@@ -266,7 +266,7 @@ class BatchIds {
 
 /**
  * The store side of id resolution: keys the cache missed go into a stage table (created
- * once per file transaction) and come back joined with `itda.id_map`.
+ * once per transaction) and come back joined with `itda.id_map`.
  */
 class KeyStage {
   private created = false;
@@ -290,7 +290,7 @@ class KeyStage {
     );
   }
 
-  /** Ends the file's transaction without leaving the stage behind. */
+  /** Ends the transaction without leaving the stage behind. */
   async drop(tx: SiteStore): Promise<void> {
     if (this.created) await tx.run(`DROP TABLE itda.${KEY_STAGE}`);
     this.created = false;
@@ -481,34 +481,15 @@ async function ingestFile(
             continue;
           }
           if (message.type === 'end') {
-            nextSha256 = await nextHash;
-            await sendAhead(tx);
-            await stage.drop(tx);
-            if (part.started) await finishParts(tx, sha256);
-            await tx.run(
-              'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
-              [
-                sha256,
-                file,
-                totals.resources,
-                totals.rowsWritten,
-                totals.quarantined,
-                new Date().toISOString(),
-              ],
-            );
             ended = true;
-            return;
+            break;
           }
           if (message.type !== 'batch')
             throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
           if (partResources >= run.commitEvery) {
             // This part is full: it commits, and the batch opens the next one.
             carried = message;
-            await stage.drop(tx);
-            part.lastId = run.next.value - 1;
-            await recordPart(tx, part, olderRows.rows);
-            part.started = true;
-            return;
+            break;
           }
           const { batch } = message;
           for (const q of batch.quarantine) run.quarantine.add({ file, line: q.line, reason: q.reason });
@@ -525,6 +506,20 @@ async function ingestFile(
           thread.send({ type: 'consumed' });
           await sendAhead(tx);
         }
+        await stage.drop(tx);
+        if (!ended) {
+          part.lastId = run.next.value - 1;
+          await recordPart(tx, part, olderRows.rows);
+          part.started = true;
+          return;
+        }
+        nextSha256 = await nextHash;
+        await sendAhead(tx);
+        if (part.started) await finishParts(tx, sha256);
+        await tx.run(
+          'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
+          [sha256, file, totals.resources, totals.rowsWritten, totals.quarantined, new Date().toISOString()],
+        );
       });
     }
   } catch (error) {

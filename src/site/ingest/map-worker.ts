@@ -1,10 +1,10 @@
 /**
  * The reading and mapping half of `itda ingest`, on a worker thread: it reads a file, parses
- * and maps each batch of resources with `mapResource`, and posts the rows back as arrays in
- * column order, so the main thread only resolves ids and writes. The vocabulary stays in the
- * store: the worker asks the main thread for the codes a batch names that it has not seen,
- * and keeps every answer for the run. Ids are placeholders (-1, -2, … in order of first use
- * within the batch) that the main thread swaps for store ids.
+ * and maps each batch of resources with `mapResource`, and posts the rows back column by
+ * column (`TableBuilder`), so the main thread only resolves ids and writes. The vocabulary
+ * stays in the store: the worker asks the main thread for the codes a batch names that it
+ * has not seen, and keeps every answer for the run. Ids are placeholders (-1, -2, … in order
+ * of first use within the batch) that the main thread swaps for store ids.
  */
 import { parentPort } from 'node:worker_threads';
 import {
@@ -174,25 +174,25 @@ port.on('message', (message: ToWorker) => {
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/** Resolves when the main thread's next message arrives. */
+async function nextMessage(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    waiting = resolve;
+  });
+  waiting = undefined;
+}
+
 /** The next message of these types (the main thread sends them in the order the worker needs them). */
 async function receive<T extends ToWorker['type']>(...types: T[]): Promise<Extract<ToWorker, { type: T }>> {
   for (;;) {
     const index = inbox.findIndex((m) => (types as string[]).includes(m.type));
     if (index >= 0) return inbox.splice(index, 1)[0] as Extract<ToWorker, { type: T }>;
-    await new Promise<void>((resolve) => {
-      waiting = resolve;
-    });
-    waiting = undefined;
+    await nextMessage();
   }
 }
 
 async function untilCredit(): Promise<void> {
-  while (credits === 0) {
-    await new Promise<void>((resolve) => {
-      waiting = resolve;
-    });
-    waiting = undefined;
-  }
+  while (credits === 0) await nextMessage();
   credits--;
 }
 

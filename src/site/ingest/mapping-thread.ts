@@ -1,7 +1,7 @@
 /**
  * The main thread's side of `map-worker.ts`: starts the worker, sends it files and
  * vocabulary answers, and hands its messages out in order. A worker that fails or exits
- * fails every wait, so the file's transaction rolls back.
+ * fails every wait, so the file's open part rolls back and its committed parts are undone.
  */
 import { Worker } from 'node:worker_threads';
 import { ItdaError } from '../../protocol/errors.ts';
