@@ -60,8 +60,18 @@ interface Shared {
   statementLock: Mutex;
   /** The open transaction of the current async context, if any. */
   scope: AsyncLocalStorage<TxScope>;
+  /** Each appended table's columns, until a statement that may change a table's shape. */
+  tableColumns: Map<string, AppendColumn[]>;
   closed: boolean;
 }
+
+type AppendColumn = TableColumn & { hasDefault: boolean };
+
+/**
+ * Statements that cannot change any table's columns: one query or DML statement (a `;`
+ * inside may start another). Any other statement forgets the columns appends have looked up.
+ */
+const KEEPS_TABLE_SHAPES = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES|COPY)\b[^;]*;?\s*$/i;
 
 /** Converts a value read from DuckDB to the store's conventions (see store.ts). */
 function toJs(value: unknown, type: DuckDBType): unknown {
@@ -179,6 +189,7 @@ export class DuckDbSiteStore implements SiteStore {
           connectionLock: new Mutex(),
           statementLock: new Mutex(),
           scope: new AsyncLocalStorage(),
+          tableColumns: new Map(),
           closed: false,
         },
         file,
@@ -202,11 +213,15 @@ export class DuckDbSiteStore implements SiteStore {
     return scope?.open ? scope : undefined;
   }
 
-  private async serialized<T>(fn: (inTransaction: boolean) => Promise<T>): Promise<T> {
+  private async serialized<T>(fn: (inTransaction: boolean) => Promise<T>, sql?: string): Promise<T> {
     if (this.shared.closed) throw closedStore(this.location);
+    const reshapes = sql !== undefined && !KEEPS_TABLE_SHAPES.test(sql);
+    // Forgotten once the statement has run, before the next one may look the columns up.
+    const locked = (inTransaction: boolean) =>
+      reshapes ? fn(inTransaction).finally(() => this.shared.tableColumns.clear()) : fn(inTransaction);
     return this.openScope()
-      ? this.shared.statementLock.run(() => fn(true))
-      : this.shared.connectionLock.run(() => fn(false));
+      ? this.shared.statementLock.run(() => locked(true))
+      : this.shared.connectionLock.run(() => locked(false));
   }
 
   all<T = Row>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -222,13 +237,13 @@ export class DuckDbSiteStore implements SiteStore {
         for (let i = 0; i < names.length; i++) row[names[i]!] = toJs(values[i], types[i]!);
         return row as T;
       });
-    });
+    }, sql);
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
     return this.serialized(async () => {
       await this.shared.connection.run(sql, params.length ? params.map(toParam) : undefined);
-    });
+    }, sql);
   }
 
   async transaction<T>(fn: (tx: SiteStore) => Promise<T>): Promise<T> {
@@ -256,6 +271,8 @@ export class DuckDbSiteStore implements SiteStore {
       } catch (error) {
         scope.open = false;
         await statementLock.run(() => connection.run('ROLLBACK')).catch(() => {});
+        // A rolled-back statement may have changed a table's shape.
+        this.shared.tableColumns.clear();
         throw error;
       }
     });
@@ -265,20 +282,24 @@ export class DuckDbSiteStore implements SiteStore {
     return new DuckDbSiteStore(this.shared, this.location, this.cdmSchema, scope);
   }
 
-  private async tableColumns(
-    schema: string,
-    table: string,
-  ): Promise<(TableColumn & { hasDefault: boolean })[]> {
-    // duckdb_columns() answers several times faster than information_schema, once per append.
+  /** A table's columns, remembered: looking them up took longer than appending a batch's rows. */
+  private async tableColumns(schema: string, table: string): Promise<AppendColumn[]> {
+    const key = `${schema}.${table}`;
+    const known = this.shared.tableColumns.get(key);
+    if (known) return known;
+    // duckdb_columns() answers several times faster than information_schema.
     const reader = await this.shared.connection.runAndReadAll(
       'SELECT column_name, data_type, column_default FROM duckdb_columns() WHERE schema_name = $1 AND table_name = $2 ORDER BY column_index',
       [schema, table],
     );
-    return reader.getRowsJS().map((r) => ({
+    const columns = reader.getRowsJS().map((r) => ({
       name: String(r[0]),
       kind: valueKind(String(r[1])),
       hasDefault: r[2] !== null,
     }));
+    // A table that is not there yet is looked up again next time.
+    if (columns.length > 0) this.shared.tableColumns.set(key, columns);
+    return columns;
   }
 
   appendRows(

@@ -243,6 +243,36 @@ describe.each(SITE_DIALECTS)('site store on %s', (dialect) => {
     await t.store.run('DROP TABLE itda.with_defaults');
   });
 
+  it('appends to a table whose columns changed since the last bulk load, or whose change rolled back', async (ctx) => {
+    if (!t) return ctx.skip();
+    const store = t.store;
+    await store.run('CREATE TABLE itda.reshaped (id INTEGER PRIMARY KEY)');
+    await store.appendRows('itda', 'reshaped', ['id'], [[1]]);
+    await store.run("ALTER TABLE itda.reshaped ADD COLUMN label VARCHAR DEFAULT 'none'");
+    await store.appendRows('itda', 'reshaped', ['id', 'label'], [[2, 'two']]);
+    await store.appendRows('itda', 'reshaped', ['id'], [[3]]);
+    expect(await store.all('SELECT id, label FROM itda.reshaped ORDER BY id')).toEqual([
+      { id: 1, label: 'none' },
+      { id: 2, label: 'two' },
+      { id: 3, label: 'none' },
+    ]);
+    // A column added inside a transaction that rolls back is gone for the next load.
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.run('ALTER TABLE itda.reshaped ADD COLUMN extra INTEGER');
+        await tx.appendRows('itda', 'reshaped', ['id', 'extra'], [[4, 4]]);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    await expect(store.appendRows('itda', 'reshaped', ['id', 'extra'], [[5, 5]])).rejects.toThrow(/extra/);
+    // A table dropped and made again with other columns.
+    await store.run('DROP TABLE itda.reshaped');
+    await store.run('CREATE TABLE itda.reshaped (key VARCHAR)');
+    await store.appendRows('itda', 'reshaped', ['key'], [['a']]);
+    expect(await store.all('SELECT * FROM itda.reshaped')).toEqual([{ key: 'a' }]);
+    await store.run('DROP TABLE itda.reshaped');
+  });
+
   it('reads values and takes $n parameters the same way in both dialects', async (ctx) => {
     if (!t) return ctx.skip();
     const when = new Date('2024-02-29T13:45:10.250Z');
