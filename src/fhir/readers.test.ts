@@ -83,15 +83,27 @@ describe('NDJSON', () => {
     );
   });
 
-  it('numbers lines as readline does, whatever ends them and wherever a read chunk ends', async () => {
+  it.each([
     // Over 1 MiB, so lines, CRLF pairs and multi-byte characters fall across read chunks.
-    const endings = ['\n', '\r\n', '\r', '\n\n', '\r\n  \r\n'];
+    {
+      text: 'Korean text, every line end',
+      name: '환자 가',
+      endings: ['\n', '\r\n', '\r', '\n\n', '\r\n  \r\n'],
+    },
+    {
+      text: 'ASCII text, every line end',
+      name: 'Patient a',
+      endings: ['\n', '\r\n', '\r', '\n\n', '\r\n  \r\n'],
+    },
+    // No LF at all: a chunk must split at a lone CR.
+    { text: 'lone CRs only', name: 'Patient a', endings: ['\r'] },
+  ])('numbers lines as readline does, wherever a read chunk ends: $text', async ({ name, endings }) => {
     let text = '';
     for (let i = 0; text.length < 1_500_000; i++) {
       const patient = {
         resourceType: 'Patient',
         id: `p${i}`,
-        name: [{ text: `환자 ${'가'.repeat(i % 97)}` }],
+        name: [{ text: name + name.at(-1)!.repeat(i % 97) }],
       };
       text += JSON.stringify(patient) + endings[i % endings.length];
     }
@@ -108,6 +120,7 @@ describe('NDJSON', () => {
       expected,
     );
     expect(expected.at(-1)?.id).toBe('last');
+    expect(expected.length).toBeGreaterThan(5000);
   });
 
   it('reports a truncated gzip file and keeps going with the next file', async () => {
