@@ -96,9 +96,10 @@ export async function* readFhirFile(file: string): AsyncGenerator<ReadItem> {
 /**
  * `readFhirFile` a chunk of the file at a time (about 1 MB of NDJSON; a Bundle whole), for a
  * reader that handles many resources per step: an await per resource costs more than the
- * reading.
+ * reading. An NDJSON line is parsed only when its item is taken, so a reader that is done
+ * with each resource before the next keeps one parsed at a time, not a chunk's worth.
  */
-export async function* readFhirFileInChunks(file: string): AsyncGenerator<ReadItem[]> {
+export async function* readFhirFileInChunks(file: string): AsyncGenerator<Iterable<ReadItem>> {
   if (NDJSON.test(file)) yield* readNdjsonInChunks(file);
   else {
     const items: ReadItem[] = [];
@@ -113,13 +114,13 @@ export async function* readFhirFileInChunks(file: string): AsyncGenerator<ReadIt
  * interface per line costs more than the JSON.parse after it.
  */
 export async function* readNdjson(file: string): AsyncGenerator<ReadItem> {
-  for await (const items of readNdjsonInChunks(file)) yield* items;
+  for await (const items of readFhirFileInChunks(file)) yield* items;
 }
 
 const LF = 0x0a;
 const CR = 0x0d;
 
-async function* readNdjsonInChunks(file: string): AsyncGenerator<ReadItem[]> {
+async function* readNdjsonInChunks(file: string): AsyncGenerator<Iterable<ReadItem>> {
   let line = 0;
   let input: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
   if (/\.gz$/i.test(file)) input = input.pipe(createGunzip({ chunkSize: 1 << 20 }));
@@ -130,19 +131,14 @@ async function* readNdjsonInChunks(file: string): AsyncGenerator<ReadItem[]> {
   });
   // Bytes after the last line end read so far: the start of a line still being read.
   let pending: Buffer[] = [];
-  const parseLines = (bytes: Buffer, endsAtLf: boolean): ReadItem[] => {
+  const splitLines = (bytes: Buffer, endsAtLf: boolean): Iterable<ReadItem> => {
     let text = decode(bytes);
     // The CR of a CRLF whose LF ended the bytes.
     if (endsAtLf && text.endsWith('\r')) text = text.slice(0, -1);
-    const items: ReadItem[] = [];
-    for (const lineText of text.includes('\r') ? text.split(/\r\n|\r|\n/) : text.split('\n')) {
-      line++;
-      // A line that starts with `{` is not blank; only others need the whitespace check.
-      if (lineText.charCodeAt(0) === 123 || lineText.trim() !== '') {
-        items.push(parseResourceText(file, line, lineText));
-      }
-    }
-    return items;
+    const lines = text.includes('\r') ? text.split(/\r\n|\r|\n/) : text.split('\n');
+    const first = line + 1;
+    line += lines.length;
+    return parsedLines(file, first, lines);
   };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
@@ -159,12 +155,12 @@ async function* readNdjsonInChunks(file: string): AsyncGenerator<ReadItem[]> {
       const head = chunk.subarray(0, end);
       const bytes = pending.length === 0 ? head : Buffer.concat([...pending, head]);
       pending = [chunk.subarray(end + 1)];
-      yield parseLines(bytes, endsAtLf);
+      yield splitLines(bytes, endsAtLf);
     }
     let rest = Buffer.concat(pending);
     // A CR that ends the file ends its last line.
     if (rest.at(-1) === CR) rest = rest.subarray(0, -1);
-    if (rest.length > 0) yield parseLines(rest, false);
+    if (rest.length > 0) yield splitLines(rest, false);
   } catch (error) {
     streamError ??= error instanceof Error ? error : new Error(String(error));
   } finally {
@@ -172,14 +168,17 @@ async function* readNdjsonInChunks(file: string): AsyncGenerator<ReadItem[]> {
   }
   if (streamError) {
     yield [
-      {
-        kind: 'quarantine',
-        file,
-        line: line + 1,
-        reason: 'unreadable_file',
-        detail: streamError.message,
-      },
+      { kind: 'quarantine', file, line: line + 1, reason: 'unreadable_file', detail: streamError.message },
     ];
+  }
+}
+
+/** Each non-blank line parsed as it is taken; `first` is the number of `lines[0]`. */
+function* parsedLines(file: string, first: number, lines: readonly string[]): Generator<ReadItem> {
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!;
+    // A line that starts with `{` is not blank; only others need the whitespace check.
+    if (text.charCodeAt(0) === 123 || text.trim() !== '') yield parseResourceText(file, first + i, text);
   }
 }
 
