@@ -111,4 +111,27 @@ describe.each(SITE_DIALECTS)('FHIR ingest on %s', (dialect) => {
     );
     expect(person!.n).toBe(1);
   });
+
+  it('takes a run of small files, a copy of an earlier one and one an earlier run took, once each', async (ctx) => {
+    if (!t) return ctx.skip();
+    const dir = path.join(t.dir, 'many');
+    fs.mkdirSync(dir, { recursive: true });
+    const patientLine = (id: string) =>
+      JSON.stringify({ resourceType: 'Patient', id, gender: 'male', birthDate: '1980-01-01' });
+    const earlier = path.join(t.dir, 'earlier.ndjson');
+    fs.writeFileSync(earlier, patientLine('many-earlier'));
+    await ingestFhir(t.store, [earlier], { quarantineDir: path.join(t.dir, 'quarantine') });
+    // Sorted by name: a, then b (the same bytes as a), the earlier run's file, then c…h of one line each.
+    fs.writeFileSync(path.join(dir, 'a.ndjson'), patientLine('many-a'));
+    fs.copyFileSync(path.join(dir, 'a.ndjson'), path.join(dir, 'b.ndjson'));
+    fs.copyFileSync(earlier, path.join(dir, 'b2.ndjson'));
+    for (const name of 'cdefgh')
+      fs.writeFileSync(path.join(dir, `${name}.ndjson`), patientLine(`many-${name}`));
+    const summary = await ingestFhir(t.store, [dir], { quarantineDir: path.join(t.dir, 'quarantine') });
+    expect(summary).toMatchObject({ files: 9, skippedFiles: 2, resources: 7, quarantined: 0 });
+    const people = await t.store.all<{ id: string }>(
+      "SELECT person_source_value AS id FROM cdm.person WHERE person_source_value LIKE 'many-%' ORDER BY person_id",
+    );
+    expect(people.map((p) => p.id)).toEqual(['earlier', ...'acdefgh'].map((x) => `many-${x}`));
+  });
 });

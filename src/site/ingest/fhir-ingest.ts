@@ -409,7 +409,7 @@ async function alreadyIngested(db: SiteStore, sha256: string): Promise<boolean> 
 /** What a run carries from file to file. */
 interface IngestRun {
   store: SiteStore;
-  files: readonly string[];
+  files: RunFiles;
   vocabulary: VocabularySource;
   quarantine: Quarantine;
   summary: FhirIngestSummary;
@@ -417,16 +417,85 @@ interface IngestRun {
   storeHadIds: boolean;
   cache: IdCache;
   filter: KeyFilter;
-  batchSize: number;
   commitEvery: number;
   onProgress?: (resources: number) => void;
 }
 
-/** The file after the current one: hashed, and already sent to the mapping thread unless an earlier run took it. */
-interface FileAhead {
-  index: number;
+/** A file's hash, and whether it went to the mapping thread. */
+interface FileDecision {
   sha256: string;
   sent: boolean;
+}
+
+/** Files hashed ahead of the one being written: enough that a run of small files does not stall the mapping thread. */
+const FILES_AHEAD = 4;
+
+/**
+ * The run's files: hashed in order in the background, a few ahead of the one being written,
+ * and sent to the mapping thread as soon as it is known they will be ingested, so the thread
+ * goes from file to file without waiting for the writes. A file is sent ahead only if no
+ * earlier run took its bytes and no file before it in this run has them: nothing the files
+ * before it do can then make it skipped.
+ */
+class RunFiles {
+  private readonly hashing: Promise<string>[] = [];
+  private readonly hashes: (string | undefined)[] = [];
+  /** Per file decided so far. */
+  private readonly decided: FileDecision[] = [];
+  private readonly sentHashes = new Set<string>();
+
+  constructor(
+    readonly paths: readonly string[],
+    private readonly batchSize: number,
+  ) {}
+
+  get length(): number {
+    return this.paths.length;
+  }
+
+  /** File `index`'s hash, starting those of the next few files too (one at a time: they share the disk). */
+  hash(index: number): Promise<string> {
+    for (let i = this.hashing.length; i < Math.min(this.paths.length, index + 1 + FILES_AHEAD); i++) {
+      const previous = this.hashing[i - 1]?.catch(() => {}) ?? Promise.resolve();
+      const hash = previous.then(() => sha256File(this.paths[i]!));
+      // A file that cannot be read fails when its turn comes, not before.
+      hash.then(
+        (h) => {
+          this.hashes[i] = h;
+        },
+        () => {},
+      );
+      this.hashing.push(hash);
+    }
+    return this.hashing[index]!;
+  }
+
+  /** What was decided for file `index` when it was looked at ahead of its turn. */
+  decidedAhead(index: number): FileDecision | undefined {
+    return this.decided[index];
+  }
+
+  /** Sends file `index` to the mapping thread. */
+  send(thread: MappingThread, index: number, sha256: string): void {
+    thread.send({ type: 'file', file: this.paths[index]!, batchSize: this.batchSize });
+    this.sentHashes.add(sha256);
+    this.decided[index] = { sha256, sent: true };
+  }
+
+  /** Decides, in order, every later file already hashed, sending those that will be ingested. */
+  async sendAhead(tx: SiteStore, thread: MappingThread): Promise<void> {
+    for (let i = this.decided.length; i < this.paths.length; i++) {
+      const sha256 = this.hashes[i];
+      if (sha256 === undefined) return;
+      if (this.sentHashes.has(sha256) || (await alreadyIngested(tx, sha256))) this.skip(i, sha256);
+      else this.send(thread, i, sha256);
+    }
+  }
+
+  /** Records that file `index` is skipped. */
+  skip(index: number, sha256: string): void {
+    this.decided[index] = { sha256, sent: false };
+  }
 }
 
 /**
@@ -434,92 +503,30 @@ interface FileAhead {
  * `commitEvery` resources, each its own transaction, so a large file does not hold its rows
  * uncommitted; the last part records the file as ingested. Until then the file is listed as
  * partial (see partial-file.ts), and on an error its committed parts are undone. Meanwhile
- * the next file is hashed and, once the store says no earlier run took it, sent ahead.
+ * later files are hashed and sent ahead (`RunFiles`), and the thread's vocabulary questions
+ * are answered in the open part's transaction.
  */
 async function ingestFile(
   run: IngestRun,
   thread: MappingThread,
   index: number,
   sha256: string,
-): Promise<FileAhead | undefined> {
+): Promise<void> {
   const { store, files } = run;
-  const file = files[index]!;
+  const file = files.paths[index]!;
   const part = { sha256, path: file, firstId: run.next.value, lastId: 0, started: false };
   const totals = { resources: 0, rowsWritten: 0, quarantined: 0 };
-  const nextFile = files[index + 1];
-  const nextHash = nextFile === undefined ? undefined : sha256File(nextFile);
-  let nextSha256: string | undefined;
-  // Awaited at the file's end; a failure before then must not surface as an unhandled rejection.
-  nextHash?.then(
-    (hash) => {
-      nextSha256 = hash;
-    },
-    () => {},
-  );
-  let ahead: FileAhead | undefined;
-  const sendAhead = async (tx: SiteStore) => {
-    if (ahead || nextSha256 === undefined) return;
-    // A next file with other bytes than this one that no earlier run took can be read
-    // ahead: nothing this file's transactions do can make it skipped.
-    const done = nextSha256 === sha256 || (await alreadyIngested(tx, nextSha256));
-    ahead = { index: index + 1, sha256: nextSha256, sent: !done };
-    if (!done) thread.send({ type: 'file', file: nextFile!, batchSize: run.batchSize });
-  };
   let carried: FromWorker | undefined;
   let ended = false;
   try {
     while (!ended) {
       await store.transaction(async (tx) => {
-        const stage = new KeyStage(run.storeHadIds);
-        const olderRows = { before: part.firstId, rows: [] as [string, number][] };
-        let partResources = 0;
-        for (;;) {
-          const message = carried ?? (await thread.next());
-          carried = undefined;
-          if (message.type === 'codes') {
-            thread.send({ type: 'concepts', answer: await run.vocabulary.answer(tx, message.wanted) });
-            continue;
-          }
-          if (message.type === 'end') {
-            ended = true;
-            break;
-          }
-          if (message.type !== 'batch')
-            throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
-          if (partResources >= run.commitEvery) {
-            // This part is full: it commits, and the batch opens the next one.
-            carried = message;
-            break;
-          }
-          const { batch } = message;
-          for (const q of batch.quarantine) run.quarantine.add({ file, line: q.line, reason: q.reason });
-          totals.quarantined += batch.quarantine.length;
-          if (batch.resources > 0) {
-            const ids = new BatchIds(run.cache, run.filter, batch.namespaces, batch.keys);
-            await ids.resolve(tx, run.next, stage);
-            for (const table of batch.tables)
-              totals.rowsWritten += await writeRows(tx, table, ids, olderRows);
-            totals.resources += batch.resources;
-            partResources += batch.resources;
-            run.onProgress?.(run.summary.resources + totals.resources);
-          }
-          thread.send({ type: 'consumed' });
-          await sendAhead(tx);
+        await thread.answerWith((wanted) => run.vocabulary.answer(tx, wanted));
+        try {
+          await writePart(tx);
+        } finally {
+          await thread.answerWith(undefined);
         }
-        await stage.drop(tx);
-        if (!ended) {
-          part.lastId = run.next.value - 1;
-          await recordPart(tx, part, olderRows.rows);
-          part.started = true;
-          return;
-        }
-        nextSha256 = await nextHash;
-        await sendAhead(tx);
-        if (part.started) await finishParts(tx, sha256);
-        await tx.run(
-          'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
-          [sha256, file, totals.resources, totals.rowsWritten, totals.quarantined, new Date().toISOString()],
-        );
       });
     }
   } catch (error) {
@@ -533,7 +540,53 @@ async function ingestFile(
   run.summary.resources += totals.resources;
   run.summary.rowsWritten += totals.rowsWritten;
   run.summary.quarantined += totals.quarantined;
-  return ahead;
+
+  /** Writes batches until the part is full or the file ends, then records the part or the file. */
+  async function writePart(tx: SiteStore): Promise<void> {
+    const stage = new KeyStage(run.storeHadIds);
+    const olderRows = { before: part.firstId, rows: [] as [string, number][] };
+    let partResources = 0;
+    for (;;) {
+      const message = carried ?? (await thread.next());
+      carried = undefined;
+      if (message.type === 'end') {
+        ended = true;
+        break;
+      }
+      if (message.type !== 'batch')
+        throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
+      if (partResources >= run.commitEvery) {
+        // This part is full: it commits, and the batch opens the next one.
+        carried = message;
+        break;
+      }
+      const { batch } = message;
+      for (const q of batch.quarantine) run.quarantine.add({ file, line: q.line, reason: q.reason });
+      totals.quarantined += batch.quarantine.length;
+      if (batch.resources > 0) {
+        const ids = new BatchIds(run.cache, run.filter, batch.namespaces, batch.keys);
+        await ids.resolve(tx, run.next, stage);
+        for (const table of batch.tables) totals.rowsWritten += await writeRows(tx, table, ids, olderRows);
+        totals.resources += batch.resources;
+        partResources += batch.resources;
+        run.onProgress?.(run.summary.resources + totals.resources);
+      }
+      thread.send({ type: 'consumed' });
+      await files.sendAhead(tx, thread);
+    }
+    await stage.drop(tx);
+    if (!ended) {
+      part.lastId = run.next.value - 1;
+      await recordPart(tx, part, olderRows.rows);
+      part.started = true;
+      return;
+    }
+    if (part.started) await finishParts(tx, sha256);
+    await tx.run(
+      'INSERT INTO itda.ingested_file (sha256, path, resources, rows_written, quarantined, finished_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [sha256, file, totals.resources, totals.rowsWritten, totals.quarantined, new Date().toISOString()],
+    );
+  }
 }
 
 /**
@@ -558,9 +611,10 @@ export async function ingestFhir(
     idCacheSize?: number;
   },
 ): Promise<FhirIngestSummary> {
-  const files = await listFhirFiles(paths);
+  const listed = await listFhirFiles(paths);
   const undoneFiles = await undoPartialFiles(store);
   const { first, storeHadIds } = await firstFreeId(store);
+  const files = new RunFiles(listed, Math.max(1, options.batchSize ?? BATCH));
   const run: IngestRun = {
     store,
     files,
@@ -579,7 +633,6 @@ export async function ingestFhir(
     storeHadIds,
     cache: new IdCache(Math.max(1, options.idCacheSize ?? ID_CACHE_GENERATION)),
     filter: new KeyFilter(),
-    batchSize: Math.max(1, options.batchSize ?? BATCH),
     commitEvery: Math.max(1, options.commitEvery ?? COMMIT_EVERY),
     onProgress: options.onProgress,
   };
@@ -587,20 +640,21 @@ export async function ingestFhir(
   // Started at the first file that is not skipped: a resumed run with nothing to do starts none.
   let mapping: MappingThread | undefined;
   try {
-    let ahead: FileAhead | undefined;
     for (let index = 0; index < files.length; index++) {
-      const known = ahead?.index === index ? ahead : undefined;
-      const sha256 = known?.sha256 ?? (await sha256File(files[index]!));
-      if (!known?.sent) {
+      // Later files start hashing now, while this one is written.
+      const hashed = files.hash(index);
+      const ahead = files.decidedAhead(index);
+      const sha256 = ahead?.sha256 ?? (await hashed);
+      if (!ahead?.sent) {
         if (await alreadyIngested(store, sha256)) {
           summary.skippedFiles++;
-          ahead = undefined;
+          files.skip(index, sha256);
           continue;
         }
         mapping ??= new MappingThread();
-        mapping.send({ type: 'file', file: files[index]!, batchSize: run.batchSize });
+        files.send(mapping, index, sha256);
       }
-      ahead = await ingestFile(run, mapping!, index, sha256);
+      await ingestFile(run, mapping!, index, sha256);
     }
     if (summary.files > summary.skippedFiles) await rebuildObservationPeriods(store);
     if (summary.files > summary.skippedFiles) await rebuildEras(store);

@@ -27,7 +27,7 @@ import {
 } from './map-worker-format.ts';
 
 /** Batches mapped ahead of the writes: enough to keep both threads busy, few enough for flat memory. */
-const AHEAD = 2;
+const AHEAD = 4;
 
 /** The vocabulary answers this worker has been given, kept for the run. */
 class AnsweredConcepts implements ConceptLookup {
