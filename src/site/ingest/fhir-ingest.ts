@@ -22,9 +22,12 @@ import { Quarantine } from './quarantine.ts';
 
 /** Resources mapped and written together: large enough that each statement carries many rows. */
 const BATCH = 5_000;
-/** Resources a file writes per transaction, about: a large file's uncommitted rows stay a few tens of MB. */
-const COMMIT_EVERY = 100_000;
-/** Referenced ids per cache generation (two are kept): 10,000 patients' encounters fit, in a few MB. */
+/**
+ * Resources a file writes per transaction, about: few enough that a large file's uncommitted
+ * rows stay bounded, many enough that the commits (each a DuckDB checkpoint) cost little.
+ */
+const COMMIT_EVERY = 250_000;
+/** Referenced ids per cache generation (two are kept): most of 10,000 patients' encounters, in a few MB; a miss is looked up in the store. */
 const ID_CACHE_GENERATION = 100_000;
 
 export interface FhirIngestSummary {
@@ -605,7 +608,7 @@ export async function ingestFhir(
     onProgress?: (resources: number) => void;
     /** Resources mapped and written together (default 5,000). */
     batchSize?: number;
-    /** Resources a file writes per transaction, about (default 100,000). */
+    /** Resources a file writes per transaction, about (default 250,000). */
     commitEvery?: number;
     /** Identity-map entries kept in memory per cache generation; two are kept (default 100,000). */
     idCacheSize?: number;
