@@ -156,41 +156,47 @@ class IdCache {
 class KeyFilter {
   private static readonly BITS_LOG2 = 26;
   private readonly words = new Uint32Array(1 << (KeyFilter.BITS_LOG2 - 5));
-  private h1 = 0;
-  private h2 = 0;
 
-  /** Two 32-bit FNV-1a-style hashes of namespace NUL key, for double hashing. */
-  private hash(namespace: string, key: string): void {
+  /**
+   * Two 32-bit FNV-1a-style hashes of namespace NUL key, for double hashing, into
+   * `hashes[2 * at]` and `hashes[2 * at + 1]`: computed once for both `mayHave` and `add`.
+   */
+  static hash(namespace: string, key: string, hashes: Int32Array, at: number): void {
     let h1 = 0x811c9dc5;
     let h2 = 0x5bd1e995;
-    for (let i = 0; i <= namespace.length + key.length; i++) {
-      const c =
-        i < namespace.length
-          ? namespace.charCodeAt(i)
-          : i === namespace.length
-            ? 0
-            : key.charCodeAt(i - namespace.length - 1);
+    for (let i = 0; i < namespace.length; i++) {
+      const c = namespace.charCodeAt(i);
       h1 = Math.imul(h1 ^ c, 0x01000193);
       h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
     }
-    this.h1 = h1;
-    this.h2 = h2 | 1;
+    // The NUL between them.
+    h1 = Math.imul(h1, 0x01000193);
+    h2 = Math.imul(h2, 0x5bd1e995) ^ (h2 >>> 15);
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+    }
+    hashes[2 * at] = h1;
+    hashes[2 * at + 1] = h2 | 1;
   }
 
-  add(namespace: string, key: string): void {
-    this.hash(namespace, key);
+  add(hashes: Int32Array, at: number): void {
+    const h1 = hashes[2 * at]!;
+    const h2 = hashes[2 * at + 1]!;
     const mask = (1 << KeyFilter.BITS_LOG2) - 1;
     for (let i = 0; i < 4; i++) {
-      const bit = (this.h1 + Math.imul(i, this.h2)) & mask;
+      const bit = (h1 + Math.imul(i, h2)) & mask;
       this.words[bit >>> 5]! |= 1 << (bit & 31);
     }
   }
 
-  mayHave(namespace: string, key: string): boolean {
-    this.hash(namespace, key);
+  mayHave(hashes: Int32Array, at: number): boolean {
+    const h1 = hashes[2 * at]!;
+    const h2 = hashes[2 * at + 1]!;
     const mask = (1 << KeyFilter.BITS_LOG2) - 1;
     for (let i = 0; i < 4; i++) {
-      const bit = (this.h1 + Math.imul(i, this.h2)) & mask;
+      const bit = (h1 + Math.imul(i, h2)) & mask;
       if ((this.words[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
     }
     return true;
@@ -229,10 +235,14 @@ class BatchIds {
       else ids[i] = id;
     }
     // A miss may be in the store if the store had ids before this run, or if this run wrote it.
+    const hashes = new Int32Array(misses.length * 2);
+    for (let m = 0; m < misses.length; m++)
+      KeyFilter.hash(namespaces[misses[m]!]!, keys[misses[m]!]!, hashes, m);
     const maybeStored: [string, string][] = [];
     const byKey = new KeyMap();
-    for (const i of misses) {
-      if (stage.storeHadIds || filter.mayHave(namespaces[i]!, keys[i]!)) {
+    for (let m = 0; m < misses.length; m++) {
+      const i = misses[m]!;
+      if (stage.storeHadIds || filter.mayHave(hashes, m)) {
         maybeStored.push([namespaces[i]!, keys[i]!]);
         byKey.set(namespaces[i]!, keys[i]!, i);
       }
@@ -245,14 +255,15 @@ class BatchIds {
     }
     this.firstFresh = next.value;
     const fresh: SqlValue[][] = [];
-    for (const i of misses) {
+    for (let m = 0; m < misses.length; m++) {
+      const i = misses[m]!;
       if (ids[i]! >= 0) continue;
       const id = next.value++;
       ids[i] = id;
       const namespace = namespaces[i]!;
       const key = keys[i]!;
       if (REFERENCED_NAMESPACES.has(namespace)) cache.set(namespace, key, id);
-      filter.add(namespace, key);
+      filter.add(hashes, m);
       fresh.push([namespace, key, id]);
     }
     await tx.appendRows('itda', 'id_map', ['namespace', 'key', 'omop_id'], fresh);
