@@ -10,37 +10,49 @@
  * on the ingest's speed and its peak memory. The JSON.parse baseline is the median of three
  * passes (one before the ingest, two after): a single pass varied by half between runs.
  *
- * Measured on 2 cores, N=10,000 (load average 2.5–3.9): DuckDB 27,628 resources/s, 23.1 % of
- * parse-only speed by wall time (JSON.parse 119,567/s), 14.4 % by CPU time; PostgreSQL
- * 25,849/s; peak memory 1.19× from 2,500 to 10,000 patients (another run 1.10×). Earlier the
- * same day, before the changes below: 22,514/s and 21.8 %, peak 1.26×. Runs of the same code
- * vary by ±15 % in wall time on this machine (26.8–34 s at N=10,000), so repeat one before
- * believing it.
+ * Measured on 2 cores, N=10,000 (836,072 resources; three full runs on a quiet machine):
+ * DuckDB 102,575–106,409 resources/s, 28.4–29.9 % of parse-only speed by wall time
+ * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 82,000–85,500/s; peak memory
+ * 1.15–1.16× from 2,500 to 10,000 patients. In-process runs of the ingest alone: median
+ * 7.7–7.9 s, ±0.4 s between runs. Earlier the same day, on another machine under load:
+ * 27,628/s and 23.1 %, three to four times slower in every rate: compare ratios, not rates.
  *
- * What changed: a file commits in parts of about 100,000 resources (DuckDB held a file's
- * uncommitted rows in memory: 160 MB for the 600,000 observations); the mapping thread reads
- * about 1 MB of lines per step instead of awaiting each resource, maps a resource before
- * checking that its codes are answered (the walk over it runs only on a miss), encodes each
- * row into columns as it is mapped and counts it in the report at once (no row object lives to
- * the batch's end), and reuses recently parsed dates; batches are 5,000 resources.
+ * What changed since then (each measured alone, the ingest alone at N=10,000): the DuckDB
+ * store remembers each table's columns between appends (looking them up took 1.7 s of
+ * 9 s: 3 ms per append); the NDJSON reader splits lines on bytes and decodes an ASCII
+ * chunk as Latin-1 (a third of the decoding, and JSON.parse is faster on the one-byte
+ * strings: 9.0 → 8.25 s); a line is parsed only when the mapping thread takes it, so one
+ * parsed resource lives at a time rather than a chunk's worth (the thread's GC 1.4 → 0.9 s);
+ * the thread's vocabulary questions are answered as they arrive instead of after the
+ * batches queued before them, files are hashed a few ahead so small files between large
+ * ones no longer stall the thread, and four batches are mapped ahead (8.8 → 8.3 s); a file
+ * commits every 250,000 resources rather than 100,000 (each commit is a checkpoint of about
+ * 150 ms; peak memory unchanged: 8.3 → 7.8 s).
  *
- * Where the time goes (N=10,000, profiled): the run is CPU-bound on two cores — about 50 s of
- * CPU in 27–33 s. The mapping thread is busy about 29 s: JSON.parse 6.8 s, GC 3.6 s,
- * placeholder ids 2.1 s, column encoding 2.3 s, decoding and splitting lines 2.3 s, the
- * mappers the rest; it waits about 5 s for the main thread. The main thread is busy about
- * 21 s: 11 s in DuckDB's appender (a native call per value), 3.5 s resolving ids and building
- * rows. DuckDB's own threads take about 6 s. The 30 % target needs the wall time at about
- * 24 s, so roughly a fifth less CPU on both threads together; a second mapping thread would
- * not help while both cores are busy.
+ * Earlier: a file commits in parts (DuckDB held a file's uncommitted rows in memory: 160 MB
+ * for the 600,000 observations); the mapping thread reads about 1 MB of lines per step,
+ * maps a resource before checking that its codes are answered (the walk over it runs only
+ * on a miss), encodes each row into columns as it is mapped and counts it in the report at
+ * once, and reuses recently parsed dates.
  *
- * Tried and kept out: DuckDB data chunks (typed writes, nulls as validity bits) cut the main
- * thread's CPU by about 2 s but not the wall time, and raised peak memory by 30–60 MB; four
- * batches mapped ahead instead of two: 2 s less wall time, 50 MB more memory; an id cache of
- * 25,000 keys per generation: 40 MB less memory, 10 % more CPU (more lookups in the store);
- * no primary keys on the CDM tables: about 5 % less CPU, not worth the integrity. Earlier:
- * `node --max-old-space-size=192` (less peak, 18 % more CPU), `memory_limit` and
- * `checkpoint_threshold`, a larger V8 young generation, a CSV file and COPY instead of the
- * appender, appending only the given columns to a narrow stage table.
+ * Where the time goes (N=10,000, profiled): the mapping thread is busy about 6.5 s of 7.8:
+ * JSON.parse 1.9 s, GC 0.9 s, placeholder ids 0.4 s, column encoding 0.4 s, the mappers
+ * the rest; it waits about 0.5 s for room in the queue, 0.3 s for vocabulary answers and
+ * 0.3 s for the eras at the end. The main thread is busy about 5.7 s: 3 s in DuckDB's
+ * appender (a native call per value, and the flush), 0.8 s resolving ids and building
+ * rows; it waits about 1 s for commits and 1.8 s for batches. The first batch arrives after 0.4 s (thread start,
+ * unoptimized code). 30 % needs the run at about 7.5 s.
+ *
+ * Tried and kept out: two mapping threads (each reading the file, mapping every other
+ * batch): 10 % slower on two cores, where the threads take CPU from the writing one;
+ * asking for a batch's codes at its first miss, and finishing a batch while the next is
+ * read: no measurable gain; a 96 MB young generation for the mapping thread (0.2 s less
+ * GC, more memory, no wall-time gain); batches of 10,000 (no gain) or 2,500 (slower);
+ * DuckDB `threads=1`; a larger id cache (no gain). Before: DuckDB data chunks instead of
+ * the appender (typed writes, nulls as validity bits: about the same time, since DuckDB's
+ * own work per row dominates), no primary keys on the CDM tables (about 5 % less CPU, not
+ * worth the integrity), `node --max-old-space-size=192`, `memory_limit`, a CSV file and
+ * COPY instead of the appender, appending only the given columns to a narrow stage table.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
