@@ -114,7 +114,7 @@ export async function* readFhirFileInChunks(file: string): AsyncGenerator<Iterab
  * interface per line costs more than the JSON.parse after it.
  */
 export async function* readNdjson(file: string): AsyncGenerator<ReadItem> {
-  for await (const items of readFhirFileInChunks(file)) yield* items;
+  for await (const items of readNdjsonInChunks(file)) yield* items;
 }
 
 const LF = 0x0a;
