@@ -10,12 +10,14 @@
  * on the ingest's speed and its peak memory. The JSON.parse baseline is the median of three
  * passes (one before the ingest, two after): a single pass varied by half between runs.
  *
- * Measured on 2 cores, N=10,000 (836,072 resources; three full runs on a quiet machine):
- * DuckDB 102,575–106,409 resources/s, 28.4–29.9 % of parse-only speed by wall time
- * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 82,000–85,500/s; peak memory
- * 1.15–1.16× from 2,500 to 10,000 patients. In-process runs of the ingest alone: median
- * 7.7–7.9 s, ±0.4 s between runs. Earlier the same day, on another machine under load:
- * 27,628/s and 23.1 %, three to four times slower in every rate: compare ratios, not rates.
+ * Measured on 2 cores, N=10,000 (836,072 resources; four full runs on a quiet machine):
+ * DuckDB 102,575–108,537 resources/s, 28.4–29.9 % of parse-only speed by wall time
+ * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 82,094–90,136/s (24–25 %);
+ * peak memory 1.15–1.23× from 2,500 to 10,000 patients (growth during the ingest 290–310
+ * MB against 380–410 MB; what grows is DuckDB's buffers, the id cache filling up and heap
+ * slack). In-process runs of the ingest alone: median 7.5–8.0 s, ±0.4 s between runs.
+ * Earlier the same day, on another machine under load: 27,628/s and 23.1 %, three to four
+ * times slower in every rate: compare ratios, not rates.
  *
  * What changed since then (each measured alone, the ingest alone at N=10,000): the DuckDB
  * store remembers each table's columns between appends (looking them up took 1.7 s of
