@@ -14,8 +14,9 @@
  * DuckDB 102,575–108,537 resources/s, 28.4–29.9 % of parse-only speed by wall time
  * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 82,094–90,136/s (24–25 %);
  * peak memory 1.15–1.23× from 2,500 to 10,000 patients (growth during the ingest 290–310
- * MB against 380–410 MB; what grows is DuckDB's buffers, the id cache filling up and heap
- * slack). In-process runs of the ingest alone: median 7.5–8.0 s, ±0.4 s between runs.
+ * MB against 380–410 MB: DuckDB's table buffers end 25 MB larger, and the main thread's
+ * heap peaks at 59 MB against 86–131 MB, varying that much between identical runs; halving
+ * the id cache changed neither but made the run 12 % slower). In-process runs of the ingest alone: median 7.5–8.0 s, ±0.4 s between runs.
  * Earlier the same day, on another machine under load: 27,628/s and 23.1 %, three to four
  * times slower in every rate: compare ratios, not rates.
  *
@@ -50,7 +51,7 @@
  * asking for a batch's codes at its first miss, and finishing a batch while the next is
  * read: no measurable gain; a 96 MB young generation for the mapping thread (0.2 s less
  * GC, more memory, no wall-time gain); batches of 10,000 (no gain) or 2,500 (slower);
- * DuckDB `threads=1`; a larger id cache (no gain). Before: DuckDB data chunks instead of
+ * DuckDB `threads=1`; a larger id cache (no gain), a smaller one (slower, no less memory). Before: DuckDB data chunks instead of
  * the appender (typed writes, nulls as validity bits: about the same time, since DuckDB's
  * own work per row dominates), no primary keys on the CDM tables (about 5 % less CPU, not
  * worth the integrity), `node --max-old-space-size=192`, `memory_limit`, a CSV file and
