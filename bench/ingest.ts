@@ -16,7 +16,8 @@
  * peak memory 1.15–1.23× from 2,500 to 10,000 patients (growth during the ingest 290–310
  * MB against 380–410 MB: DuckDB's table buffers end 25 MB larger, and the main thread's
  * heap peaks at 59 MB against 86–131 MB, varying that much between identical runs; halving
- * the id cache changed neither but made the run 12 % slower). In-process runs of the ingest alone: median 7.5–8.0 s, ±0.4 s between runs.
+ * the id cache changed neither but made the run 12 % slower). In-process runs of the
+ * ingest alone: median 7.5–8.0 s, ±0.4 s between runs.
  * Earlier the same day, on another machine under load: 27,628/s and 23.1 %, three to four
  * times slower in every rate: compare ratios, not rates.
  *
@@ -43,19 +44,20 @@
  * the rest; it waits about 0.5 s for room in the queue, 0.3 s for vocabulary answers and
  * 0.3 s for the eras at the end. The main thread is busy about 5.7 s: 3 s in DuckDB's
  * appender (a native call per value, and the flush), 0.8 s resolving ids and building
- * rows; it waits about 1 s for commits and 1.8 s for batches. The first batch arrives after 0.4 s (thread start,
- * unoptimized code). 30 % needs the run at about 7.5 s.
+ * rows; it waits about 1 s for commits and 1.8 s for batches. The first batch arrives
+ * after 0.4 s (thread start, unoptimized code). 30 % needs the run at about 7.5 s.
  *
  * Tried and kept out: two mapping threads (each reading the file, mapping every other
  * batch): 10 % slower on two cores, where the threads take CPU from the writing one;
  * asking for a batch's codes at its first miss, and finishing a batch while the next is
  * read: no measurable gain; a 96 MB young generation for the mapping thread (0.2 s less
  * GC, more memory, no wall-time gain); batches of 10,000 (no gain) or 2,500 (slower);
- * DuckDB `threads=1`; a larger id cache (no gain), a smaller one (slower, no less memory). Before: DuckDB data chunks instead of
- * the appender (typed writes, nulls as validity bits: about the same time, since DuckDB's
- * own work per row dominates), no primary keys on the CDM tables (about 5 % less CPU, not
- * worth the integrity), `node --max-old-space-size=192`, `memory_limit`, a CSV file and
- * COPY instead of the appender, appending only the given columns to a narrow stage table.
+ * DuckDB `threads=1`; a larger id cache (no gain), a smaller one (slower, no less memory).
+ * Before: DuckDB data chunks instead of the appender (typed writes, nulls as validity
+ * bits: about the same time, since DuckDB's own work per row dominates), no primary keys
+ * on the CDM tables (about 5 % less CPU, not worth the integrity),
+ * `node --max-old-space-size=192`, `memory_limit`, a CSV file and COPY instead of the
+ * appender, appending only the given columns to a narrow stage table.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
