@@ -10,10 +10,10 @@
  * on the ingest's speed and its peak memory. The JSON.parse baseline is the median of three
  * passes (one before the ingest, two after): a single pass varied by half between runs.
  *
- * Measured on 2 cores, N=10,000 (836,072 resources; four full runs on a quiet machine):
+ * Measured on 2 cores, N=10,000 (836,072 resources; five full runs on a quiet machine):
  * DuckDB 102,575–108,537 resources/s, 28.4–29.9 % of parse-only speed by wall time
- * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 82,094–90,136/s (24–25 %);
- * peak memory 1.15–1.23× from 2,500 to 10,000 patients (growth during the ingest 290–310
+ * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 81,378–90,136/s (23.5–25 %);
+ * peak memory 1.15–1.24× from 2,500 to 10,000 patients (growth during the ingest 290–310
  * MB against 380–410 MB: DuckDB's table buffers end 25 MB larger, and the main thread's
  * heap peaks at 59 MB against 86–131 MB, varying that much between identical runs; halving
  * the id cache changed neither but made the run 12 % slower). In-process runs of the
