@@ -183,4 +183,14 @@ describe.each(SITE_DIALECTS)('condition_era and drug_era after a FHIR ingest on 
     expect(p2After).toEqual(p2Before);
     expect((await eras('drug_era')).length).toBe(3);
   });
+
+  it('derives the same eras when every person is read in a chunk of their own', async (ctx) => {
+    if (!t) return ctx.skip();
+    const before = [await eras('condition_era'), await eras('drug_era')];
+    await t.store.run('DELETE FROM itda.era_source');
+    const rebuilt = await rebuildEras(t.store, { rowsPerChunk: 1 });
+    expect(rebuilt.persons).toBe(2);
+    expect(rebuilt.conditionEras + rebuilt.drugEras).toBe(before[0]!.length + before[1]!.length);
+    expect([await eras('condition_era'), await eras('drug_era')]).toEqual(before);
+  });
 });
