@@ -7,24 +7,33 @@
  *
  * The input (export and vocabulary store) is made in a process of its own, and each
  * measurement runs in a fresh one: generating 10,000 patients in the measuring process weighed
- * on the ingest's speed and its peak memory. The JSON.parse baseline is the median of three
- * passes (one before the ingest, two after): a single pass varied by half between runs.
+ * on the ingest's speed and its peak memory. Each size runs three times and the medians are
+ * compared; each run's JSON.parse baseline is itself the median of three passes (one before
+ * the ingest, two after). Single runs on a shared machine varied by a sixth in ingest speed
+ * and by 40 MB in peak memory.
  *
- * Measured on 2 cores, N=10,000 (836,072 resources; five full runs on a quiet machine):
- * DuckDB 102,575–108,537 resources/s, 28.4–29.9 % of parse-only speed by wall time
- * (JSON.parse about 355,000/s), 18 % by CPU time; PostgreSQL 81,378–90,136/s (23.5–25 %);
- * peak memory 1.15–1.24× from 2,500 to 10,000 patients (growth during the ingest 290–310
- * MB against 380–410 MB: DuckDB's table buffers end 25 MB larger, and the main thread's
- * heap peaks at 59 MB against 86–131 MB, varying that much between identical runs; halving
- * the id cache changed neither but made the run 12 % slower). In-process runs of the
- * ingest alone: median 7.5–8.0 s, ±0.4 s between runs.
- * Earlier the same day, on another machine under load: 27,628/s and 23.1 %, three to four
- * times slower in every rate: compare ratios, not rates.
+ * Measured on 2 cores, N=10,000 (836,072 resources), medians of three runs on a machine
+ * where JSON.parse ran at about 200,000 resources/s: DuckDB 66,967/s (61,224–67,228), 32.8 %
+ * of parse-only speed by wall time, 19.8 % by CPU time; PostgreSQL 59,431/s (27.4 %); peak
+ * memory 532 MB against 441 MB at N=2,500: 1.20×. Single runs there gave 26.2–30.7 % and
+ * 1.10–1.15×. An earlier quiet machine (JSON.parse about 355,000/s), five single runs:
+ * DuckDB 102,575–108,537/s, 28.4–29.9 %; PostgreSQL 23.5–25 %; memory 1.15–1.24×.
+ * Compare ratios, not rates.
  *
- * What changed since then (each measured alone, the ingest alone at N=10,000): the DuckDB
- * store remembers each table's columns between appends (looking them up took 1.7 s of
- * 9 s: 3 ms per append); the NDJSON reader splits lines on bytes and decodes an ASCII
- * chunk as Latin-1 (a third of the decoding, and JSON.parse is faster on the one-byte
+ * Where the memory grows (N=10,000 against 2,500, sampled at the peak, which comes as the
+ * 600,000 observations' file commits its last part): the main thread's heap is 89–108 MB
+ * against 50–53 MB, as the id cache fills up (with no cache it stayed at 50 MB, but every
+ * reference then went to the store); DuckDB's own memory is 75–82 MB against 47 MB, most of
+ * it the blocks of the tables just written, which DuckDB keeps cached: 65 MB at N=20,000,
+ * growing with the data up to DuckDB's memory limit (by default 80 % of RAM). The id cache
+ * is bounded (200,000 keys) but fills only past N=10,000. The era rebuild at the end reads
+ * condition and drug rows in chunks of about 10,000 rows (in chunks of 2,000 persons it had
+ * grown the heap to 114 MB at N=20,000; 60 MB now).
+ *
+ * What changed over the quiet machine's day (each measured alone, the ingest alone at
+ * N=10,000, from 9 s to 7.8 s): the DuckDB store remembers each table's columns between
+ * appends (looking them up took 1.7 s of 9 s: 3 ms per append); the NDJSON reader splits
+ * lines on bytes and decodes an ASCII chunk as Latin-1 (a third of the decoding, and JSON.parse is faster on the one-byte
  * strings: 9.0 → 8.25 s); a line is parsed only when the mapping thread takes it, so one
  * parsed resource lives at a time rather than a chunk's worth (the thread's GC 1.4 → 0.9 s);
  * the thread's vocabulary questions are answered as they arrive instead of after the
@@ -52,7 +61,10 @@
  * asking for a batch's codes at its first miss, and finishing a batch while the next is
  * read: no measurable gain; a 96 MB young generation for the mapping thread (0.2 s less
  * GC, more memory, no wall-time gain); batches of 10,000 (no gain) or 2,500 (slower);
- * DuckDB `threads=1`; a larger id cache (no gain), a smaller one (slower, no less memory).
+ * DuckDB `threads=1`; a larger id cache (no gain), a smaller one (slower, no less memory);
+ * the id cache as an open-addressing table in typed arrays, off the heap (main heap about
+ * 10 MB smaller at the peak, peak RSS the same within the runs' spread); commits every
+ * 100,000 resources (no less memory, 15 % slower); no checkpoint at each commit (90 MB more).
  * Before: DuckDB data chunks instead of the appender (typed writes, nulls as validity
  * bits: about the same time, since DuckDB's own work per row dominates), no primary keys
  * on the CDM tables (about 5 % less CPU, not worth the integrity),
@@ -147,7 +159,22 @@ async function measure(dir: string, url?: string) {
   };
 }
 
-type Measured = Awaited<ReturnType<typeof measure>> & { patients: number };
+type Measurement = Awaited<ReturnType<typeof measure>>;
+/**
+ * Runs per DuckDB size: a single ingest on a shared machine varied by a sixth between runs
+ * (and its peak memory by 40 MB), so the median of three is compared.
+ */
+const RUNS = 3;
+/** A size's runs. */
+interface Measured {
+  patients: number;
+  resources: number;
+  runs: Measurement[];
+}
+
+function middle(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
 
 const [mode, dirArgument, dialect] = process.argv.slice(2);
 if (mode === '--prepare') {
@@ -175,42 +202,62 @@ if (mode === '--prepare') {
     return r.stdout;
   };
   const inputs = new Map<number, string>();
-  const run = (n: number, dialect: string): Measured => {
+  const run = (n: number, dialect: string, times: number): Measured => {
     let dir = inputs.get(n);
     if (!dir) {
       dir = benchDir('ingest');
       child('--prepare', dir, String(n));
       inputs.set(n, dir);
     }
-    return {
-      ...(JSON.parse(child('--measure', dir, dialect)) as Awaited<ReturnType<typeof measure>>),
-      patients: n,
-    };
+    const runs = Array.from(
+      { length: times },
+      () => JSON.parse(child('--measure', dir!, dialect)) as Measurement,
+    );
+    return { patients: n, resources: runs[0]!.resources, runs };
   };
+  const range = (values: number[], digits: number) =>
+    values.length > 1
+      ? ` (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
+      : '';
   const report = (label: string, r: Measured) => {
-    const ingestRate = r.resources / r.ingestSeconds;
-    const parseRate = r.resources / r.parseSeconds;
+    const { runs } = r;
+    const ingestSeconds = middle(runs.map((m) => m.ingestSeconds));
+    const parseSeconds = middle(runs.map((m) => m.parseSeconds));
+    const ingestRate = r.resources / ingestSeconds;
+    const parseRate = r.resources / parseSeconds;
+    const passes = runs.flatMap((m) => [...m.parseSecondsRange, m.parseSeconds]);
+    const cpuRatios = runs.map((m) => (m.parseCpuSeconds / m.ingestCpuSeconds) * 100);
     process.stdout.write(
-      `${label} N=${r.patients.toLocaleString('en')}: ${r.resources.toLocaleString('en')} resources, ingest ${Math.round(ingestRate).toLocaleString('en')}/s, ` +
-        `JSON.parse ${Math.round(parseRate).toLocaleString('en')}/s (median of 3 passes, ${r.parseSecondsRange.map((x) => x.toFixed(1)).join('–')} s) → ingest at ${((ingestRate / parseRate) * 100).toFixed(1)} % of parse-only speed (target ≥ 30 %); ` +
+      `${label} N=${r.patients.toLocaleString('en')}: ${r.resources.toLocaleString('en')} resources, ` +
+        `${runs.length === 1 ? 'one run' : `median of ${runs.length} runs`}: ingest ${Math.round(ingestRate).toLocaleString('en')}/s${range(
+          runs.map((m) => r.resources / m.ingestSeconds),
+          0,
+        )}, ` +
+        `JSON.parse ${Math.round(parseRate).toLocaleString('en')}/s (3 passes a run, ${Math.min(...passes).toFixed(1)}–${Math.max(...passes).toFixed(1)} s) → ` +
+        `ingest at ${((ingestRate / parseRate) * 100).toFixed(1)} % of parse-only speed (target ≥ 30 %); ` +
         // On a shared machine wall time shifts with the load; the ratio of CPU seconds does less.
-        `by CPU time ${((r.parseCpuSeconds / r.ingestCpuSeconds) * 100).toFixed(1)} % (ingest ${r.ingestCpuSeconds.toFixed(1)} s, parse ${r.parseCpuSeconds.toFixed(1)} s${label === 'postgres' ? ', server CPU not counted' : ''}); peak RSS ${r.maxRssMb.toFixed(0)} MB ` +
-        `(${r.setupRssMb.toFixed(0)} MB with the store open, ${r.ingestRssMb.toFixed(0)} MB at most during the ingest)\n`,
+        `by CPU time ${middle(cpuRatios).toFixed(1)} %${range(cpuRatios, 1)}${label === 'postgres' ? ' (server CPU not counted)' : ''}; ` +
+        `peak RSS ${middle(runs.map((m) => m.maxRssMb)).toFixed(0)} MB${range(
+          runs.map((m) => m.maxRssMb),
+          0,
+        )}, ${middle(runs.map((m) => m.setupRssMb)).toFixed(0)} MB with the store open\n`,
     );
   };
   process.stdout.write(
     'Both rates count the same resources: JSON.parse reads and parses every line on one thread; the ingest reads, ' +
       'parses, maps and writes them (DuckDB in-process on its own threads, PostgreSQL in its server). ' +
-      'CPU time is of every thread of the bench process.\n',
+      'CPU time is of every thread of the bench process. Each run is a fresh process.\n',
   );
-  const small = run(Math.max(100, Math.round(patients / 4)), 'duckdb');
-  const large = run(patients, 'duckdb');
+  const small = run(Math.max(100, Math.round(patients / 4)), 'duckdb', RUNS);
+  const large = run(patients, 'duckdb', RUNS);
   report('duckdb', small);
   report('duckdb', large);
+  const peak = (r: Measured) => middle(r.runs.map((m) => m.maxRssMb));
+  const growth = (r: Measured) => middle(r.runs.map((m) => m.ingestRssMb - m.setupRssMb));
   process.stdout.write(
-    `peak memory N=${large.patients} / N=${small.patients}: ${(large.maxRssMb / small.maxRssMb).toFixed(2)}× (target ≤ 1.15×); ` +
-      `growth during the ingest ${(large.ingestRssMb - large.setupRssMb).toFixed(0)} MB / ${(small.ingestRssMb - small.setupRssMb).toFixed(0)} MB\n`,
+    `peak memory N=${large.patients} / N=${small.patients}: ${(peak(large) / peak(small)).toFixed(2)}× (target ≤ 1.15×; medians); ` +
+      `growth during the ingest ${growth(large).toFixed(0)} MB / ${growth(small).toFixed(0)} MB\n`,
   );
-  if (await postgresReachable()) report('postgres', run(patients, 'postgres'));
+  if (await postgresReachable()) report('postgres', run(patients, 'postgres', 1));
   for (const dir of inputs.values()) fs.rmSync(dir, { recursive: true, force: true });
 }
