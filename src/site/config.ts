@@ -19,6 +19,8 @@ export interface SiteConfig {
   cdmSchema: string;
   /** The CDM schema is an existing OMOP database Itda only reads (ITDA_SITE_EXISTING_CDM). */
   existingCdm: boolean;
+  /** Most memory the DuckDB store may use, as DuckDB writes it (`2GB`); unset is DuckDB's own default. */
+  memoryLimit: string | undefined;
   /** Long-poll wait, seconds. */
   pollWaitSeconds: number;
   logLevel: string;
@@ -43,6 +45,10 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  ITDA_SITE_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 512MB or 4GB')
+    .optional(),
   ITDA_POLL_WAIT: z.coerce.number().int().min(1).max(60).default(30),
   ITDA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // The steward's disclosure thresholds (raise-only; checked by siteDisclosurePolicy).
@@ -86,19 +92,23 @@ export function loadSiteDisclosure(env: NodeJS.ProcessEnv = process.env): Disclo
 }
 
 /** Just where the site's OMOP store is: for commands that touch the store, not the hub. */
-export function loadSiteStoreConfig(env: NodeJS.ProcessEnv = process.env): {
-  storeUrl: string | undefined;
-  cdmSchema: string;
-  existingCdm: boolean;
-} {
+export function loadSiteStoreConfig(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<SiteConfig, 'storeUrl' | 'cdmSchema' | 'existingCdm' | 'memoryLimit'> {
   const e = parseEnv(
-    envSchema.pick({ ITDA_SITE_STORE_URL: true, ITDA_CDM_SCHEMA: true, ITDA_SITE_EXISTING_CDM: true }),
+    envSchema.pick({
+      ITDA_SITE_STORE_URL: true,
+      ITDA_CDM_SCHEMA: true,
+      ITDA_SITE_EXISTING_CDM: true,
+      ITDA_SITE_MEMORY_LIMIT: true,
+    }),
     env,
   );
   return {
     storeUrl: e.ITDA_SITE_STORE_URL,
     cdmSchema: e.ITDA_CDM_SCHEMA,
     existingCdm: e.ITDA_SITE_EXISTING_CDM,
+    memoryLimit: e.ITDA_SITE_MEMORY_LIMIT,
   };
 }
 
@@ -124,6 +134,7 @@ export function loadSiteConfig(
     storeUrl: flags.storeUrl ?? e.ITDA_SITE_STORE_URL,
     cdmSchema: flags.cdmSchema ?? e.ITDA_CDM_SCHEMA,
     existingCdm: flags.existingCdm ?? e.ITDA_SITE_EXISTING_CDM,
+    memoryLimit: flags.memoryLimit ?? e.ITDA_SITE_MEMORY_LIMIT,
     pollWaitSeconds: flags.pollWaitSeconds ?? e.ITDA_POLL_WAIT,
     logLevel: flags.logLevel ?? e.ITDA_LOG_LEVEL,
     disclosure: flags.disclosure ?? siteDisclosurePolicy(e),

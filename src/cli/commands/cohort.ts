@@ -75,6 +75,7 @@ async function withSiteStore<T>(flags: SiteFlags, fn: (store: SiteStore) => Prom
     url: config.storeUrl,
     cdmSchema: flags.cdmSchema ?? config.cdmSchema,
     existingCdm: config.existingCdm,
+    memoryLimit: config.memoryLimit,
     writeCdm: false,
   });
   try {

@@ -56,6 +56,7 @@ async function withStore<T>(
     cdmSchema: flags.cdmSchema ?? config.cdmSchema,
     existingCdm: flags.existingCdm ?? config.existingCdm,
     readOnly,
+    memoryLimit: config.memoryLimit,
     writeCdm: !readOnly,
   });
   try {

@@ -62,6 +62,7 @@ export async function startSiteNode(config: SiteConfig, options: SiteNodeOptions
     url: config.storeUrl,
     cdmSchema: config.cdmSchema,
     existingCdm: config.existingCdm,
+    memoryLimit: config.memoryLimit,
   });
   log.info({ store: store.location, kind: store.kind }, 'site store ready');
   const revokedPermits = await RevocationList.open(config.dir, (message) => log.warn(message));

@@ -176,11 +176,14 @@ export class DuckDbSiteStore implements SiteStore {
   static async open(
     file: string,
     cdmSchema: string,
-    options: { readOnly?: boolean } = {},
+    options: { readOnly?: boolean; memoryLimit?: string | undefined } = {},
   ): Promise<DuckDbSiteStore> {
     let instance: DuckDBInstance | undefined;
+    const settings: Record<string, string> = {};
+    if (options.readOnly) settings.access_mode = 'READ_ONLY';
+    if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
     try {
-      instance = await DuckDBInstance.create(file, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+      instance = await DuckDBInstance.create(file, settings);
       const connection = await DuckDBConnection.create(instance);
       return new DuckDbSiteStore(
         {

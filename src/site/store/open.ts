@@ -23,6 +23,11 @@ export interface OpenSiteStoreOptions {
   /** Open the DuckDB file read-only (no migrations). */
   readOnly?: boolean;
   /**
+   * Most memory DuckDB may use (ITDA_SITE_MEMORY_LIMIT, e.g. `2GB`): it keeps the blocks it
+   * has read or written cached up to this, by default 80 % of RAM. Unused on PostgreSQL.
+   */
+  memoryLimit?: string | undefined;
+  /**
    * The CDM tables are an existing OMOP database that Itda only reads (PostgreSQL): no CDM
    * DDL, required tables checked, remembered in `itda.site_meta` for later opens.
    */
@@ -89,6 +94,7 @@ export async function openSiteStore(options: OpenSiteStoreOptions): Promise<Site
     }
     store = await DuckDbSiteStore.open(path.join(options.dir, DUCKDB_FILE), cdmSchema, {
       readOnly: options.readOnly ?? false,
+      memoryLimit: options.memoryLimit,
     });
   }
   try {

@@ -6,6 +6,7 @@ import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/supp
 import { columnSqlType } from '../../omop/ddl.ts';
 import { cdmTables } from '../../omop/schema.ts';
 import { ItdaError } from '../../protocol/errors.ts';
+import { loadSiteStoreConfig } from '../config.ts';
 import { migrateSiteStore, SITE_MIGRATIONS, type SiteMigration } from './migrations.ts';
 import { openSiteStore } from './open.ts';
 import { PostgresSiteStore } from './postgres.ts';
@@ -511,6 +512,27 @@ describe('opening a site store', () => {
       await expect(openSiteStore({ dir, cdmSchema: 'cdm; drop' })).rejects.toMatchObject({
         code: 'validation_failed',
       });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives DuckDB the memory limit set for the site, and reads a bad one as an error naming the variable', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'itda-site-'));
+    const memoryLimit = async (store: SiteStore) =>
+      (
+        await store.all<{ value: string }>("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
+      )[0]?.value;
+    try {
+      const config = loadSiteStoreConfig({ ITDA_SITE_MEMORY_LIMIT: '256MB' });
+      const limited = await openSiteStore({ dir, memoryLimit: config.memoryLimit });
+      // DuckDB reads MB as 1000², and writes MiB.
+      expect(await memoryLimit(limited)).toBe('244.1 MiB');
+      await limited.close();
+      const unlimited = await openSiteStore({ dir });
+      expect(await memoryLimit(unlimited)).not.toBe('244.1 MiB');
+      await unlimited.close();
+      expect(() => loadSiteStoreConfig({ ITDA_SITE_MEMORY_LIMIT: 'lots' })).toThrow(/ITDA_SITE_MEMORY_LIMIT/);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
