@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
 import { listFhirFiles } from '../../fhir/index.ts';
 import { synthesize } from '../../synth/synthesize.ts';
@@ -105,13 +105,18 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     if (!t) return ctx.skip();
     expect(reference.measurement!.length).toBeGreaterThan(50);
     expect(reference.visit_occurrence!.length).toBeGreaterThan(12);
-    await ingestFhir(t.store, files, {
+    const statements = vi.spyOn(t.store, 'run');
+    const summary = await ingestFhir(t.store, files, {
       quarantineDir: path.join(t.dir, 'quarantine'),
       batchSize: 7,
       commitEvery: 15,
       idCacheSize: 5,
     });
     expect(await snapshot(t.store)).toEqual(reference);
+    // Each committed part is written into the DuckDB file at once: parts outnumber files here.
+    const checkpoints = statements.mock.calls.filter(([sql]) => sql === 'CHECKPOINT').length;
+    if (dialect === 'duckdb') expect(checkpoints).toBeGreaterThan(summary.files);
+    else expect(checkpoints).toBe(0);
   });
 
   it('gives the same ids when the files come in two runs', async (ctx) => {

@@ -51,6 +51,17 @@ export interface SiteStore {
   close(): Promise<void>;
 }
 
+/**
+ * Writes what has been committed into the database file: DuckDB's CHECKPOINT (PostgreSQL
+ * needs nothing). DuckDB checkpoints by itself only when its log passes a size, which bulk
+ * appends that go straight to the file seldom reach, and a checkpoint takes memory for all
+ * that changed since the last one: ingesting 20,000 generated patients, one checkpoint
+ * after 900,000 resources took the process from 565 to 720 MB.
+ */
+export async function checkpoint(store: SiteStore): Promise<void> {
+  if (store.kind === 'duckdb') await store.run('CHECKPOINT');
+}
+
 export function isoDate(value: Date): string {
   return value.toISOString().slice(0, 10);
 }
