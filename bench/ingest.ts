@@ -12,35 +12,40 @@
  * the ingest, two after). Single runs on a shared machine varied by a sixth in ingest speed
  * and by 40 MB in peak memory.
  *
- * Measured on 2 cores, N=10,000 (836,072 resources), medians of three runs on a machine
- * where JSON.parse ran at about 200,000 resources/s: DuckDB 66,967/s (61,224–67,228), 32.8 %
- * of parse-only speed by wall time, 19.8 % by CPU time; PostgreSQL 59,431/s (27.4 %); peak
- * memory 532 MB against 441 MB at N=2,500: 1.20×. Single runs there gave 26.2–30.7 % and
- * 1.10–1.15×. An earlier quiet machine (JSON.parse about 355,000/s), five single runs:
- * DuckDB 102,575–108,537/s, 28.4–29.9 %; PostgreSQL 23.5–25 %; memory 1.15–1.24×.
- * Compare ratios, not rates.
+ * Measured on 2 cores, N=10,000 (836,072 resources), two full benches of three runs a size
+ * on a shared machine where JSON.parse ran at 200,000–225,000 resources/s. The first: DuckDB
+ * 66,967/s, 32.8 % of parse-only speed by wall time, 19.8 % by CPU time; PostgreSQL 27.4 %;
+ * peak memory 532 MB against 441 MB at N=2,500, 1.20×. The second, after parts were
+ * checkpointed: DuckDB 65,373/s (single runs 49,252–74,678), 29.0 %, 19.5 % by CPU time;
+ * PostgreSQL 24.0 %; 544 MB against 435 MB, 1.25×. An earlier quiet machine (JSON.parse
+ * about 355,000/s), five single runs: DuckDB 102,575–108,537/s, 28.4–29.9 %; PostgreSQL
+ * 23.5–25 %; memory 1.15–1.24×. Compare ratios, not rates.
  *
  * Where the memory grows (N=10,000 against 2,500, sampled at the peak, which comes as the
  * 600,000 observations' file commits its last part): the main thread's heap is 89–108 MB
  * against 50–53 MB, as the id cache fills up (with no cache it stayed at 50 MB, but every
  * reference then went to the store); DuckDB's own memory is 75–82 MB against 47 MB, most of
- * it the blocks of the tables just written, which DuckDB keeps cached: 65 MB at N=20,000,
- * growing with the data up to DuckDB's memory limit (by default 80 % of RAM). The id cache
- * is bounded (200,000 keys) but fills only past N=10,000. The era rebuild at the end reads
- * condition and drug rows in chunks of about 10,000 rows (in chunks of 2,000 persons it had
- * grown the heap to 114 MB at N=20,000; 60 MB now).
+ * it the blocks of the tables just written, which DuckDB keeps cached up to its memory
+ * limit (`ITDA_SITE_MEMORY_LIMIT`; by default 80 % of RAM). The id cache is bounded
+ * (200,000 keys) but fills only past N=10,000. Past it the growth slows: N=20,000 peaks at
+ * 569–634 MB, since each committed part is checkpointed at once (DuckDB had waited for its
+ * log to pass 16 MB, once for 900,000 resources, and that checkpoint took the process from
+ * 565 to 720 MB). The era rebuild at the end reads condition and drug rows in chunks of
+ * about 10,000 rows (in chunks of 2,000 persons it had grown the heap to 114 MB at
+ * N=20,000; 60 MB now).
  *
  * What changed over the quiet machine's day (each measured alone, the ingest alone at
  * N=10,000, from 9 s to 7.8 s): the DuckDB store remembers each table's columns between
  * appends (looking them up took 1.7 s of 9 s: 3 ms per append); the NDJSON reader splits
- * lines on bytes and decodes an ASCII chunk as Latin-1 (a third of the decoding, and JSON.parse is faster on the one-byte
- * strings: 9.0 → 8.25 s); a line is parsed only when the mapping thread takes it, so one
- * parsed resource lives at a time rather than a chunk's worth (the thread's GC 1.4 → 0.9 s);
+ * lines on bytes and decodes an ASCII chunk as Latin-1 (a third of the decoding, and
+ * JSON.parse is faster on the one-byte strings: 9.0 → 8.25 s); a line is parsed only when
+ * the mapping thread takes it, so one parsed resource lives at a time rather than a chunk's
+ * worth (the thread's GC 1.4 → 0.9 s);
  * the thread's vocabulary questions are answered as they arrive instead of after the
  * batches queued before them, files are hashed a few ahead so small files between large
  * ones no longer stall the thread, and four batches are mapped ahead (8.8 → 8.3 s); a file
- * commits every 250,000 resources rather than 100,000 (each commit is a checkpoint of about
- * 150 ms; peak memory unchanged: 8.3 → 7.8 s).
+ * commits every 250,000 resources rather than 100,000 (a checkpoint costs about 150 ms; peak
+ * memory unchanged: 8.3 → 7.8 s).
  *
  * Earlier: a file commits in parts (DuckDB held a file's uncommitted rows in memory: 160 MB
  * for the 600,000 observations); the mapping thread reads about 1 MB of lines per step,
