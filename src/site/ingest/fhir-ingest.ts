@@ -13,7 +13,7 @@ import { DERIVED_NAMESPACES } from '../../fhir/ids.ts';
 import { type ConceptInfo, listFhirFiles, MappingReport } from '../../fhir/index.ts';
 import { quoteIdent } from '../../omop/ddl.ts';
 import { ItdaError } from '../../protocol/errors.ts';
-import { checkpoint, type SiteStore, type SqlValue } from '../store/store.ts';
+import type { SiteStore, SqlValue } from '../store/store.ts';
 import { rebuildEras } from './eras.ts';
 import { type ConceptAnswer, columnValue, type FromWorker, type MappedTable } from './map-worker-format.ts';
 import { MappingThread } from './mapping-thread.ts';
@@ -542,7 +542,6 @@ async function ingestFile(
           await thread.answerWith(undefined);
         }
       });
-      await checkpoint(store);
     }
   } catch (error) {
     // The failing part is rolled back and the committed ones undone; so are the file's ids,

@@ -48,6 +48,8 @@ class Mutex {
 
 interface TxScope {
   open: boolean;
+  /** Rows were bulk-loaded: the commit is followed by a checkpoint. */
+  appended: boolean;
 }
 
 /** What a store and the transaction handles it gives out share. */
@@ -71,7 +73,7 @@ type AppendColumn = TableColumn & { hasDefault: boolean };
  * Statements that cannot change any table's columns: one query or DML statement (a `;`
  * inside may start another). Any other statement forgets the columns appends have looked up.
  */
-const KEEPS_TABLE_SHAPES = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES|COPY)\b[^;]*;?\s*$/i;
+const KEEPS_TABLE_SHAPES = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES|COPY|CHECKPOINT)\b[^;]*;?\s*$/i;
 
 /** Converts a value read from DuckDB to the store's conventions (see store.ts). */
 function toJs(value: unknown, type: DuckDBType): unknown {
@@ -253,9 +255,9 @@ export class DuckDbSiteStore implements SiteStore {
     if (this.shared.closed) throw closedStore(this.location);
     const current = this.openScope();
     if (current) return fn(this.handle(current));
-    return this.shared.connectionLock.run(async () => {
+    const scope: TxScope = { open: true, appended: false };
+    const result = await this.shared.connectionLock.run(async () => {
       const { connection, statementLock } = this.shared;
-      const scope: TxScope = { open: true };
       await connection.run('BEGIN TRANSACTION');
       try {
         const result = await this.shared.scope.run(scope, () => fn(this.handle(scope)));
@@ -279,6 +281,12 @@ export class DuckDbSiteStore implements SiteStore {
         throw error;
       }
     });
+    // DuckDB checkpoints by itself only when its log passes 16 MB, which bulk loads written
+    // straight to the file seldom make it, and a checkpoint takes memory for all that changed
+    // since the last: ingesting 20,000 generated patients, one after 900,000 resources took
+    // the process from 565 to 720 MB.
+    if (scope.appended) await this.run('CHECKPOINT');
+    return result;
   }
 
   private handle(scope: TxScope): DuckDbSiteStore {
@@ -321,6 +329,7 @@ export class DuckDbSiteStore implements SiteStore {
       const positions = tableColumns.map((c) => columns.indexOf(c.name));
       // Outside a transaction, one of our own keeps the call all-or-nothing.
       if (!inTransaction) await connection.run('BEGIN TRANSACTION');
+      else this.openScope()!.appended = true;
       let appender: DuckDBAppender | undefined;
       try {
         appender = await connection.createAppender(table, schema);
@@ -343,7 +352,10 @@ export class DuckDbSiteStore implements SiteStore {
         appender.flushSync();
         appender.closeSync();
         appender = undefined;
-        if (!inTransaction) await connection.run('COMMIT');
+        if (!inTransaction) {
+          await connection.run('COMMIT');
+          await connection.run('CHECKPOINT');
+        }
         return rows.length;
       } catch (error) {
         if (appender) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
 import { columnSqlType } from '../../omop/ddl.ts';
 import { cdmTables } from '../../omop/schema.ts';
@@ -242,6 +242,32 @@ describe.each(SITE_DIALECTS)('site store on %s', (dialect) => {
       { id: 2, status: 'new', note: null },
     ]);
     await t.store.run('DROP TABLE itda.with_defaults');
+  });
+
+  it('checkpoints DuckDB after a transaction that bulk-loaded rows, and after no other', async (ctx) => {
+    if (!t) return ctx.skip();
+    const store = t.store;
+    await store.run('CREATE TABLE itda.loaded (id INTEGER PRIMARY KEY)');
+    const statements = vi.spyOn(store, 'run');
+    const checkpoints = () => statements.mock.calls.filter(([sql]) => sql === 'CHECKPOINT').length;
+    try {
+      await store.transaction(async (tx) => {
+        await tx.run('INSERT INTO itda.loaded VALUES (1)');
+      });
+      expect(checkpoints()).toBe(0);
+      await store.transaction(async (tx) => {
+        await tx.appendRows('itda', 'loaded', ['id'], [[2], [3]]);
+      });
+      expect(checkpoints()).toBe(dialect === 'duckdb' ? 1 : 0);
+      expect(await store.all('SELECT id FROM itda.loaded ORDER BY id')).toEqual([
+        { id: 1 },
+        { id: 2 },
+        { id: 3 },
+      ]);
+    } finally {
+      statements.mockRestore();
+      await store.run('DROP TABLE itda.loaded');
+    }
   });
 
   it('appends to a table whose columns changed since the last bulk load, or whose change rolled back', async (ctx) => {

@@ -39,7 +39,8 @@ export interface SiteStore {
   /**
    * Bulk-loads rows (values in `columns` order) into `schema.table` — the DuckDB appender
    * or PostgreSQL `COPY … FROM STDIN` — and returns the number of rows loaded. Columns
-   * left out get their default (NULL for CDM tables).
+   * left out get their default (NULL for CDM tables). On DuckDB the transaction that loads
+   * them (or the call, outside one) is checkpointed once committed.
    */
   appendRows(
     schema: string,
@@ -49,17 +50,6 @@ export interface SiteStore {
   ): Promise<number>;
   /** Closes the store; later calls fail with `unavailable`. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/**
- * Writes what has been committed into the database file: DuckDB's CHECKPOINT (PostgreSQL
- * needs nothing). DuckDB checkpoints by itself only when its log passes a size, which bulk
- * appends that go straight to the file seldom reach, and a checkpoint takes memory for all
- * that changed since the last one: ingesting 20,000 generated patients, one checkpoint
- * after 900,000 resources took the process from 565 to 720 MB.
- */
-export async function checkpoint(store: SiteStore): Promise<void> {
-  if (store.kind === 'duckdb') await store.run('CHECKPOINT');
 }
 
 export function isoDate(value: Date): string {
