@@ -660,7 +660,8 @@ export async function ingestFhir(
       const ahead = files.decidedAhead(index);
       const sha256 = ahead?.sha256 ?? (await hashed);
       if (!ahead?.sent) {
-        if (await alreadyIngested(store, sha256)) {
+        // A file looked at ahead and not sent is one this run or an earlier one has taken.
+        if (ahead || (await alreadyIngested(store, sha256))) {
           summary.skippedFiles++;
           files.skip(index, sha256);
           continue;
