@@ -42,6 +42,17 @@ async function snapshot(store: SiteStore): Promise<Record<string, unknown[]>> {
   return out;
 }
 
+/** The DuckDB store's memory limit, as DuckDB writes it ("18.8 GiB"). */
+async function memoryLimit(store: SiteStore): Promise<string | undefined> {
+  const [row] = await store.all<{ value: string }>(
+    "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'",
+  );
+  return row?.value;
+}
+
+const setMemoryLimit = (statements: { mock: { calls: unknown[][] } }) =>
+  statements.mock.calls.map(([sql]) => String(sql)).filter((sql) => /^(SET|RESET) memory_limit/.test(sql));
+
 /** The store, with `appendRows` into `table` failing on its `nth` call (a full disk, say). */
 function failingAppend(store: SiteStore, table: string, nth: number): SiteStore {
   let calls = 0;
@@ -105,6 +116,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     if (!t) return ctx.skip();
     expect(reference.measurement!.length).toBeGreaterThan(50);
     expect(reference.visit_occurrence!.length).toBeGreaterThan(12);
+    const ownLimit = dialect === 'duckdb' ? await memoryLimit(t.store) : undefined;
     const statements = vi.spyOn(t.store, 'run');
     const summary = await ingestFhir(t.store, files, {
       quarantineDir: path.join(t.dir, 'quarantine'),
@@ -117,6 +129,11 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     const checkpoints = statements.mock.calls.filter(([sql]) => sql === 'CHECKPOINT').length;
     if (dialect === 'duckdb') expect(checkpoints).toBeGreaterThan(summary.files);
     else expect(checkpoints).toBe(0);
+    // DuckDB is held to the ingest's memory limit while it runs, and has its own back after.
+    if (dialect === 'duckdb') {
+      expect(setMemoryLimit(statements)).toEqual(["SET memory_limit = '96MiB'", 'RESET memory_limit']);
+      expect(await memoryLimit(t.store)).toBe(ownLimit);
+    } else expect(setMemoryLimit(statements)).toEqual([]);
   });
 
   it('gives the same ids when the files come in two runs', async (ctx) => {
@@ -124,7 +141,12 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     if (!t) return ctx.skip();
     const options = { quarantineDir: path.join(t.dir, 'quarantine'), batchSize: 50 };
     const first = await ingestFhir(t.store, files.slice(0, 4), options);
+    // A store limited below the ingest's limit keeps its own.
+    if (dialect === 'duckdb') await t.store.run("SET memory_limit = '64MiB'");
+    const statements = vi.spyOn(t.store, 'run');
     const second = await ingestFhir(t.store, files, options);
+    expect(setMemoryLimit(statements)).toEqual([]);
+    if (dialect === 'duckdb') expect(await memoryLimit(t.store)).toBe('64.0 MiB');
     expect(first.resources).toBeGreaterThan(0);
     expect(second.resources).toBe(referenceRun!.resources - first.resources);
     expect(await snapshot(t.store)).toEqual(reference);

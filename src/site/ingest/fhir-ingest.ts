@@ -24,9 +24,18 @@ import { Quarantine } from './quarantine.ts';
 const BATCH = 5_000;
 /**
  * Resources a file writes per transaction, about: few enough that a large file's uncommitted
- * rows stay bounded, many enough that the commits (each a DuckDB checkpoint) cost little.
+ * rows stay inside the ingest's memory limit (DuckDB held about 55 MB of them at 125,000, 80 MB
+ * at 250,000), many enough that the commits (each a DuckDB checkpoint) cost little.
  */
-const COMMIT_EVERY = 250_000;
+const COMMIT_EVERY = 125_000;
+/**
+ * DuckDB's memory limit while the ingest runs, unless the store's is lower already. DuckDB
+ * keeps every block it writes cached until it reaches its limit (by default 80 % of RAM), so
+ * the cache grew with the input, though the ingest reads few of those blocks again. This holds
+ * one part's uncommitted rows (about 55 MB at 125,000 resources) and the id lookups; DuckDB
+ * evicts written blocks first and would spill the rest to a temporary file.
+ */
+const INGEST_MEMORY_LIMIT_MIB = 96;
 /** Referenced ids per cache generation (two are kept): most of 10,000 patients' encounters, in a few MB; a miss is looked up in the store. */
 const ID_CACHE_GENERATION = 100_000;
 
@@ -609,21 +618,31 @@ async function ingestFile(
  * observation periods and eras. A file is all-or-nothing: a large one commits in parts, but
  * one that fails part-way (or whose run is killed) has them undone, at once or at the start
  * of the next run. Bad input is counted and written to `options.quarantineDir`; a store error
- * ends the run.
+ * ends the run. On DuckDB the run holds the store to `INGEST_MEMORY_LIMIT_MIB`.
  */
 export async function ingestFhir(
   store: SiteStore,
   paths: readonly string[],
-  options: {
-    quarantineDir: string;
-    onProgress?: (resources: number) => void;
-    /** Resources mapped and written together (default 5,000). */
-    batchSize?: number;
-    /** Resources a file writes per transaction, about (default 250,000). */
-    commitEvery?: number;
-    /** Identity-map entries kept in memory per cache generation; two are kept (default 100,000). */
-    idCacheSize?: number;
-  },
+  options: FhirIngestOptions,
+): Promise<FhirIngestSummary> {
+  return store.withMemoryLimit(INGEST_MEMORY_LIMIT_MIB, () => ingestAll(store, paths, options));
+}
+
+export interface FhirIngestOptions {
+  quarantineDir: string;
+  onProgress?: (resources: number) => void;
+  /** Resources mapped and written together (default 5,000). */
+  batchSize?: number;
+  /** Resources a file writes per transaction, about (default 125,000). */
+  commitEvery?: number;
+  /** Identity-map entries kept in memory per cache generation; two are kept (default 100,000). */
+  idCacheSize?: number;
+}
+
+async function ingestAll(
+  store: SiteStore,
+  paths: readonly string[],
+  options: FhirIngestOptions,
 ): Promise<FhirIngestSummary> {
   const listed = await listFhirFiles(paths);
   const undoneFiles = await undoPartialFiles(store);
@@ -671,14 +690,20 @@ export async function ingestFhir(
       }
       await ingestFile(run, mapping!, index, sha256);
     }
-    if (summary.files > summary.skippedFiles) await rebuildObservationPeriods(store);
-    if (summary.files > summary.skippedFiles) await rebuildEras(store);
     if (mapping) {
       mapping.send({ type: 'report' });
       const message = await mapping.next();
       if (message.type !== 'report')
         throw new ItdaError('internal', `unexpected ${message.type} from the mapping thread`);
       summary.report = message.report;
+      // The thread's heap and the id cache are of no use to the derived tables: let them go first.
+      await mapping.close();
+      mapping = undefined;
+    }
+    run.cache.clear();
+    if (summary.files > summary.skippedFiles) {
+      await rebuildObservationPeriods(store);
+      await rebuildEras(store);
     }
   } finally {
     run.quarantine.close();

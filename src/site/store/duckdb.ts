@@ -64,6 +64,8 @@ interface Shared {
   scope: AsyncLocalStorage<TxScope>;
   /** Each appended table's columns, until a statement that may change a table's shape. */
   tableColumns: Map<string, AppendColumn[]>;
+  /** The memory limit the store was opened with, as given (`2GB`); unset is DuckDB's default. */
+  memoryLimit: string | undefined;
   closed: boolean;
 }
 
@@ -163,6 +165,14 @@ function appendError(target: string, error: unknown): unknown {
   return error;
 }
 
+const BYTES_PER_UNIT: Readonly<Record<string, number>> = {
+  bytes: 1,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
+};
+
 export class DuckDbSiteStore implements SiteStore {
   readonly kind = 'duckdb' as const;
 
@@ -195,6 +205,7 @@ export class DuckDbSiteStore implements SiteStore {
           statementLock: new Mutex(),
           scope: new AsyncLocalStorage(),
           tableColumns: new Map(),
+          memoryLimit: options.memoryLimit,
           closed: false,
         },
         file,
@@ -369,6 +380,22 @@ export class DuckDbSiteStore implements SiteStore {
         throw appendError(target, error);
       }
     });
+  }
+
+  async withMemoryLimit<T>(mib: number, fn: () => Promise<T>): Promise<T> {
+    const [setting] = await this.all<{ value: string }>(
+      "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'",
+    );
+    // DuckDB writes the limit in binary units, as "18.8 GiB".
+    const current = /^([\d.]+) (bytes|KiB|MiB|GiB|TiB)$/.exec(setting?.value ?? '');
+    if (!current || Number(current[1]) * BYTES_PER_UNIT[current[2]!]! <= mib * 2 ** 20) return fn();
+    await this.run(`SET memory_limit = '${mib}MiB'`);
+    try {
+      return await fn();
+    } finally {
+      const configured = this.shared.memoryLimit;
+      await this.run(configured ? `SET memory_limit = '${configured}'` : 'RESET memory_limit');
+    }
   }
 
   async close(): Promise<void> {

@@ -233,6 +233,10 @@ export class PostgresSiteStore implements SiteStore {
     }
   }
 
+  withMemoryLimit<T>(_mib: number, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async close(): Promise<void> {
     if (this.boundScope) throw new ItdaError('internal', 'close the store, not a transaction handle');
     if (this.shared.closed) return;

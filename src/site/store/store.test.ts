@@ -270,6 +270,25 @@ describe.each(SITE_DIALECTS)('site store on %s', (dialect) => {
     }
   });
 
+  it('runs work under a memory limit, passing its result and its errors through', async (ctx) => {
+    if (!t) return ctx.skip();
+    const store = t.store;
+    const statements = vi.spyOn(store, 'run');
+    try {
+      expect(
+        await store.withMemoryLimit(96, async () => (await store.all<{ n: number }>('SELECT 1 AS n'))[0]!.n),
+      ).toBe(1);
+      await expect(store.withMemoryLimit(96, () => Promise.reject(new Error('boom')))).rejects.toThrow(
+        'boom',
+      );
+      // PostgreSQL's memory is its server's: nothing is set there.
+      const limits = statements.mock.calls.filter(([sql]) => /memory_limit/.test(sql)).length;
+      expect(limits).toBe(dialect === 'duckdb' ? 4 : 0);
+    } finally {
+      statements.mockRestore();
+    }
+  });
+
   it('appends to a table whose columns changed since the last bulk load, or whose change rolled back', async (ctx) => {
     if (!t) return ctx.skip();
     const store = t.store;
@@ -554,9 +573,22 @@ describe('opening a site store', () => {
       const limited = await openSiteStore({ dir, memoryLimit: config.memoryLimit });
       // DuckDB reads MB as 1000², and writes MiB.
       expect(await memoryLimit(limited)).toBe('244.1 MiB');
+      // Held lower for a while, then given back: the configured limit, or DuckDB's default.
+      const inside = await limited.withMemoryLimit(96, () => memoryLimit(limited));
+      expect(inside).toBe('96.0 MiB');
+      expect(await memoryLimit(limited)).toBe('244.1 MiB');
+      // A limit already lower is kept, and a throw still gives the limit back.
+      expect(await limited.withMemoryLimit(512, () => memoryLimit(limited))).toBe('244.1 MiB');
+      await expect(limited.withMemoryLimit(96, () => Promise.reject(new Error('boom')))).rejects.toThrow(
+        'boom',
+      );
+      expect(await memoryLimit(limited)).toBe('244.1 MiB');
       await limited.close();
       const unlimited = await openSiteStore({ dir });
-      expect(await memoryLimit(unlimited)).not.toBe('244.1 MiB');
+      const own = await memoryLimit(unlimited);
+      expect(own).not.toBe('244.1 MiB');
+      expect(await unlimited.withMemoryLimit(96, () => memoryLimit(unlimited))).toBe('96.0 MiB');
+      expect(await memoryLimit(unlimited)).toBe(own);
       await unlimited.close();
       expect(() => loadSiteStoreConfig({ ITDA_SITE_MEMORY_LIMIT: 'lots' })).toThrow(/ITDA_SITE_MEMORY_LIMIT/);
     } finally {

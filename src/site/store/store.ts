@@ -48,6 +48,12 @@ export interface SiteStore {
     columns: readonly string[],
     rows: readonly (readonly SqlValue[])[],
   ): Promise<number>;
+  /**
+   * Runs `fn` with the store's own memory held to at most `mib` MiB: DuckDB's memory limit,
+   * set back afterwards (to the configured one, or DuckDB's default). PostgreSQL's memory is
+   * its server's, so there it only runs `fn`.
+   */
+  withMemoryLimit<T>(mib: number, fn: () => Promise<T>): Promise<T>;
   /** Closes the store; later calls fail with `unavailable`. Safe to call twice. */
   close(): Promise<void>;
 }
