@@ -27,7 +27,7 @@
  *
  * Latest, two full benches on a shared machine (JSON.parse at 118,000–153,000 resources/s):
  * DuckDB at N=10,000 38,249/s and 38,284/s, 32.3 % and 29.6 % of parse-only speed (three
- * benches before these, with 250,000-resource parts: 29.6 %, 29.4 %, 30.8 %); peak memory
+ * benches earlier the same day, before or between these changes: 29.6 %, 29.4 %, 30.8 %); peak memory
  * 424 / 484 / 524 MB and 425 / 517 / 550 MB at N=2,500 / 10,000 / 20,000: 2N against N 1.08×
  * and 1.06×, N against N/4 1.14× and 1.22×; PostgreSQL 30.0 % and 24.4 %. At N=20,000 the
  * ingest runs at 81–93 % of its rate at 10,000: past the id cache's size, each batch that
