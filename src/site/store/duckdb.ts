@@ -389,7 +389,12 @@ export class DuckDbSiteStore implements SiteStore {
     // DuckDB writes the limit in binary units, as "18.8 GiB".
     const current = /^([\d.]+) (bytes|KiB|MiB|GiB|TiB)$/.exec(setting?.value ?? '');
     if (!current || Number(current[1]) * BYTES_PER_UNIT[current[2]!]! <= mib * 2 ** 20) return fn();
-    await this.run(`SET memory_limit = '${mib}MiB'`);
+    try {
+      await this.run(`SET memory_limit = '${mib}MiB'`);
+    } catch {
+      // DuckDB refuses a limit below what it cannot free right now: the work runs as it is.
+      return fn();
+    }
     try {
       return await fn();
     } finally {

@@ -589,6 +589,19 @@ describe('opening a site store', () => {
       expect(own).not.toBe('244.1 MiB');
       expect(await unlimited.withMemoryLimit(96, () => memoryLimit(unlimited))).toBe('96.0 MiB');
       expect(await memoryLimit(unlimited)).toBe(own);
+      // A limit DuckDB refuses (it cannot free enough at once) leaves the work to run as it is.
+      const run = unlimited.run.bind(unlimited);
+      const refusing = vi
+        .spyOn(unlimited, 'run')
+        .mockImplementation((sql, params) =>
+          sql.startsWith('SET memory_limit')
+            ? Promise.reject(new Error('could not free up enough memory'))
+            : run(sql, params),
+        );
+      expect(await unlimited.withMemoryLimit(96, async () => 'ran')).toBe('ran');
+      expect(refusing.mock.calls.map(([sql]) => sql)).toEqual(["SET memory_limit = '96MiB'"]);
+      refusing.mockRestore();
+      expect(await memoryLimit(unlimited)).toBe(own);
       await unlimited.close();
       expect(() => loadSiteStoreConfig({ ITDA_SITE_MEMORY_LIMIT: 'lots' })).toThrow(/ITDA_SITE_MEMORY_LIMIT/);
     } finally {
