@@ -25,11 +25,12 @@
  * DuckDB 102,575–108,537/s, 28.4–29.9 %; PostgreSQL 23.5–25 %; memory 1.15–1.24×. Compare
  * ratios, not rates.
  *
- * Latest, two full benches on a shared machine (JSON.parse at 118,000–153,000 resources/s):
- * DuckDB at N=10,000 38,249/s and 38,284/s, 32.3 % and 29.6 % of parse-only speed (three
- * benches earlier the same day, before or between these changes: 29.6 %, 29.4 %, 30.8 %); peak memory
- * 424 / 484 / 524 MB and 425 / 517 / 550 MB at N=2,500 / 10,000 / 20,000: 2N against N 1.08×
- * and 1.06×, N against N/4 1.14× and 1.22×; PostgreSQL 30.0 % and 24.4 %. At N=20,000 the
+ * Latest, three full benches on a shared machine (JSON.parse at 109,000–154,000 resources/s):
+ * DuckDB at N=10,000 38,249/s, 38,284/s and 39,513/s, 32.3 %, 29.6 % and 32.9 % of
+ * parse-only speed (three benches earlier the same day, before or between these changes:
+ * 29.6 %, 29.4 %, 30.8 %); peak memory 424 / 484 / 524 MB, 425 / 517 / 550 MB and
+ * 424 / 489 / 551 MB at N=2,500 / 10,000 / 20,000: 2N against N 1.08×, 1.06× and 1.13×, N
+ * against N/4 1.14×, 1.22× and 1.15×; PostgreSQL 30.0 %, 24.4 % and 25.5 %. At N=20,000 the
  * ingest runs at 81–93 % of its rate at 10,000: past the id cache's size, each batch that
  * references evicted keys joins them against the whole `itda.id_map` (about 50 ms at 2.3
  * million keys; an ART index on a 64-bit hash of the key was no faster for a batch's 1,000
