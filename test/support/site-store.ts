@@ -53,3 +53,11 @@ export async function openTestStore(
     },
   };
 }
+
+/** A DuckDB store's memory limit as DuckDB writes it ("18.8 GiB"). */
+export async function duckdbMemoryLimit(store: SiteStore): Promise<string | undefined> {
+  const [row] = await store.all<{ value: string }>(
+    "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'",
+  );
+  return row?.value;
+}

@@ -7,7 +7,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
+import {
+  duckdbMemoryLimit,
+  openTestStore,
+  SITE_DIALECTS,
+  type TestStore,
+} from '../../../test/support/site-store.ts';
 import { listFhirFiles } from '../../fhir/index.ts';
 import { synthesize } from '../../synth/synthesize.ts';
 import { KCD7_VOCABULARY_DIR } from '../../synth/vocabulary.ts';
@@ -40,14 +45,6 @@ async function snapshot(store: SiteStore): Promise<Record<string, unknown[]>> {
   for (const table of TABLES) out[table] = await store.all(`SELECT * FROM cdm.${table} ORDER BY 1`);
   out.id_map = await store.all('SELECT namespace, key, omop_id FROM itda.id_map ORDER BY namespace, key');
   return out;
-}
-
-/** The DuckDB store's memory limit, as DuckDB writes it ("18.8 GiB"). */
-async function memoryLimit(store: SiteStore): Promise<string | undefined> {
-  const [row] = await store.all<{ value: string }>(
-    "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'",
-  );
-  return row?.value;
 }
 
 const setMemoryLimit = (statements: { mock: { calls: unknown[][] } }) =>
@@ -116,7 +113,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     if (!t) return ctx.skip();
     expect(reference.measurement!.length).toBeGreaterThan(50);
     expect(reference.visit_occurrence!.length).toBeGreaterThan(12);
-    const ownLimit = dialect === 'duckdb' ? await memoryLimit(t.store) : undefined;
+    const ownLimit = dialect === 'duckdb' ? await duckdbMemoryLimit(t.store) : undefined;
     const statements = vi.spyOn(t.store, 'run');
     const summary = await ingestFhir(t.store, files, {
       quarantineDir: path.join(t.dir, 'quarantine'),
@@ -132,7 +129,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     // DuckDB is held to the ingest's memory limit while it runs, and has its own back after.
     if (dialect === 'duckdb') {
       expect(setMemoryLimit(statements)).toEqual(["SET memory_limit = '96MiB'", 'RESET memory_limit']);
-      expect(await memoryLimit(t.store)).toBe(ownLimit);
+      expect(await duckdbMemoryLimit(t.store)).toBe(ownLimit);
     } else expect(setMemoryLimit(statements)).toEqual([]);
   });
 
@@ -146,7 +143,7 @@ describe.each(SITE_DIALECTS)('FHIR ingest batches and resumes on %s', (dialect) 
     const statements = vi.spyOn(t.store, 'run');
     const second = await ingestFhir(t.store, files, options);
     expect(setMemoryLimit(statements)).toEqual([]);
-    if (dialect === 'duckdb') expect(await memoryLimit(t.store)).toBe('64.0 MiB');
+    if (dialect === 'duckdb') expect(await duckdbMemoryLimit(t.store)).toBe('64.0 MiB');
     expect(first.resources).toBeGreaterThan(0);
     expect(second.resources).toBe(referenceRun!.resources - first.resources);
     expect(await snapshot(t.store)).toEqual(reference);

@@ -2,7 +2,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openTestStore, SITE_DIALECTS, type TestStore } from '../../../test/support/site-store.ts';
+import {
+  duckdbMemoryLimit,
+  openTestStore,
+  SITE_DIALECTS,
+  type TestStore,
+} from '../../../test/support/site-store.ts';
 import { columnSqlType } from '../../omop/ddl.ts';
 import { cdmTables } from '../../omop/schema.ts';
 import { ItdaError } from '../../protocol/errors.ts';
@@ -564,31 +569,27 @@ describe('opening a site store', () => {
 
   it('gives DuckDB the memory limit set for the site, and reads a bad one as an error naming the variable', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'itda-site-'));
-    const memoryLimit = async (store: SiteStore) =>
-      (
-        await store.all<{ value: string }>("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
-      )[0]?.value;
     try {
       const config = loadSiteStoreConfig({ ITDA_SITE_MEMORY_LIMIT: '256MB' });
       const limited = await openSiteStore({ dir, memoryLimit: config.memoryLimit });
       // DuckDB reads MB as 1000², and writes MiB.
-      expect(await memoryLimit(limited)).toBe('244.1 MiB');
+      expect(await duckdbMemoryLimit(limited)).toBe('244.1 MiB');
       // Held lower for a while, then given back: the configured limit, or DuckDB's default.
-      const inside = await limited.withMemoryLimit(96, () => memoryLimit(limited));
+      const inside = await limited.withMemoryLimit(96, () => duckdbMemoryLimit(limited));
       expect(inside).toBe('96.0 MiB');
-      expect(await memoryLimit(limited)).toBe('244.1 MiB');
+      expect(await duckdbMemoryLimit(limited)).toBe('244.1 MiB');
       // A limit already lower is kept, and a throw still gives the limit back.
-      expect(await limited.withMemoryLimit(512, () => memoryLimit(limited))).toBe('244.1 MiB');
+      expect(await limited.withMemoryLimit(512, () => duckdbMemoryLimit(limited))).toBe('244.1 MiB');
       await expect(limited.withMemoryLimit(96, () => Promise.reject(new Error('boom')))).rejects.toThrow(
         'boom',
       );
-      expect(await memoryLimit(limited)).toBe('244.1 MiB');
+      expect(await duckdbMemoryLimit(limited)).toBe('244.1 MiB');
       await limited.close();
       const unlimited = await openSiteStore({ dir });
-      const own = await memoryLimit(unlimited);
+      const own = await duckdbMemoryLimit(unlimited);
       expect(own).not.toBe('244.1 MiB');
-      expect(await unlimited.withMemoryLimit(96, () => memoryLimit(unlimited))).toBe('96.0 MiB');
-      expect(await memoryLimit(unlimited)).toBe(own);
+      expect(await unlimited.withMemoryLimit(96, () => duckdbMemoryLimit(unlimited))).toBe('96.0 MiB');
+      expect(await duckdbMemoryLimit(unlimited)).toBe(own);
       // A limit DuckDB refuses (it cannot free enough at once) leaves the work to run as it is.
       const run = unlimited.run.bind(unlimited);
       const refusing = vi
@@ -601,7 +602,7 @@ describe('opening a site store', () => {
       expect(await unlimited.withMemoryLimit(96, async () => 'ran')).toBe('ran');
       expect(refusing.mock.calls.map(([sql]) => sql)).toEqual(["SET memory_limit = '96MiB'"]);
       refusing.mockRestore();
-      expect(await memoryLimit(unlimited)).toBe(own);
+      expect(await duckdbMemoryLimit(unlimited)).toBe(own);
       await unlimited.close();
       expect(() => loadSiteStoreConfig({ ITDA_SITE_MEMORY_LIMIT: 'lots' })).toThrow(/ITDA_SITE_MEMORY_LIMIT/);
     } finally {
